@@ -1,0 +1,402 @@
+"""Nested values to flat OpenTelemetry attributes and back (DESIGN.md §4).
+
+Rules, in the order they apply:
+
+* Mappings become dotted keys; keys go through ``str()``. A dotted key is a path, so
+  ``{"a.b": 1}`` equals ``{"a": {"b": 1}}``. Empty path segments are dropped (``"a..b"`` is
+  ``"a.b"``); a key with no segment left is dropped. Both are reported.
+* **Conflicts** are settled by *the later entry wins*, in the mapping's iteration order: a key
+  given twice keeps its last value, and a key that is both a leaf and a parent keeps whichever
+  came last. Every conflict is reported. Mappings reached by two paths are merged.
+* Homogeneous lists of ``str``, ``bool``, ``int`` (int64) or finite ``float`` stay one native
+  array attribute (a tuple). Any other list (objects, lists, mixed types, ``None``) becomes
+  indexed keys: ``edits.0.value``.
+* Leaves: ``bool``, ``int`` (outside int64 kept as its decimal string), ``float`` (non-finite
+  kept as ``"nan"``/``"inf"``/``"-inf"``), ``str``. ``None`` is omitted. Other values are
+  converted by :mod:`otel_feedback._coerce`; what has no form is kept as ``str()`` and reported.
+* Depth: at most :attr:`FlattenLimits.max_object_depth` nested mappings and
+  :attr:`FlattenLimits.max_array_depth` nested lists on any path; the first one deeper is
+  kept whole as a compact JSON string at its key. Nothing is lost.
+* A container that contains itself is a cycle: the repeated reference is omitted and reported.
+
+:func:`unflatten` inverts :func:`flatten`: ``unflatten(flatten(x)) == x`` for JSON-like ``x``
+within the limits whose keys are non-empty, dot-free and not all digits, and that holds no
+empty mapping. When a key is both a leaf and a parent in its input, the mapping wins.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opentelemetry.util.types import AttributeValue
+
+from otel_feedback._coerce import (
+    INT64_MAX,
+    INT64_MIN,
+    coerce,
+    describe,
+    float_text,
+    last_resort_text,
+)
+from otel_feedback._diagnostics import report
+from otel_feedback.errors import (
+    CycleError,
+    FlattenError,
+    InvalidKeyError,
+    KeyConflictError,
+    UnsupportedValueError,
+)
+from otel_feedback.limits import DEFAULT_LIMITS, FlattenLimits
+
+Attributes = dict[str, AttributeValue]
+
+_OMIT = object()
+
+
+class _Merged(dict[str, Any]):
+    """A mapping built while resolving dotted keys; owned by the walk, so safe to mutate."""
+
+
+def flatten(
+    value: object,
+    prefix: str = "",
+    *,
+    limits: FlattenLimits = DEFAULT_LIMITS,
+    strict: bool | None = None,
+) -> Attributes:
+    """Flatten a nested mapping into OpenTelemetry attributes under ``prefix``.
+
+    ``flatten({"edits": [{"value": "NY"}]}, prefix="feedback")`` gives
+    ``{"feedback.edits.0.value": "NY"}``. A value that is not a mapping is stored at
+    ``prefix`` itself. Never raises unless ``strict`` (or ``OTEL_FEEDBACK_STRICT=true``).
+    """
+    walk = _Walk(limits, strict)
+    try:
+        if isinstance(value, Mapping):
+            walk.mapping(value, f"{prefix}." if prefix else "", 0, 0)
+        elif prefix:
+            walk.value(prefix, value, 0, 0)
+        elif value is not None:
+            report(
+                "invalid_key",
+                InvalidKeyError(
+                    f"cannot flatten a {describe(value)} without a prefix; pass a mapping"
+                ),
+                strict,
+            )
+    except RecursionError:
+        report(
+            "too_deep",
+            FlattenError("value nests deeper than Python's recursion limit; rest omitted"),
+            strict,
+        )
+    return walk.out
+
+
+class _Walk:
+    """One pass over a nested value, writing attributes into ``out``."""
+
+    __slots__ = ("active", "max_array", "max_object", "out", "strict")
+
+    def __init__(self, limits: FlattenLimits, strict: bool | None) -> None:
+        self.out: Attributes = {}
+        self.max_object = limits.max_object_depth
+        self.max_array = limits.max_array_depth
+        self.strict = strict
+        self.active: set[int] = set()
+
+    # -- containers ---------------------------------------------------------------------
+
+    def mapping(self, mapping: Mapping[Any, Any], base: str, objects: int, arrays: int) -> None:
+        """Write every entry of ``mapping`` under ``base`` (which ends with a dot, or is empty)."""
+        ident = id(mapping)
+        if ident in self.active:
+            self.cycle(base[:-1])
+            return
+        self.active.add(ident)
+        for key in mapping:
+            if type(key) is not str or not key or "." in key:
+                mapping = self.resolve_paths(mapping, base)
+                break
+        value = self.value
+        for key, item in mapping.items():
+            value(base + key, item, objects, arrays)
+        self.active.discard(ident)
+
+    def nested(self, key: str, mapping: Mapping[Any, Any], objects: int, arrays: int) -> None:
+        if objects >= self.max_object:
+            self.out[key] = self.json_text(mapping)
+        else:
+            self.mapping(mapping, key + ".", objects + 1, arrays)
+
+    def sequence(self, key: str, items: Sequence[Any], objects: int, arrays: int) -> None:
+        if arrays >= self.max_array:
+            self.out[key] = self.json_text(items)
+            return
+        native = _native_array(items)
+        if native is not None:
+            self.out[key] = native
+            return
+        ident = id(items)
+        if ident in self.active:
+            self.cycle(key)
+            return
+        self.active.add(ident)
+        value = self.value
+        for index, item in enumerate(items):
+            value(f"{key}.{index}", item, objects, arrays + 1)
+        self.active.discard(ident)
+
+    # -- leaves -------------------------------------------------------------------------
+
+    def value(self, key: str, item: Any, objects: int, arrays: int) -> None:
+        """Write one value at ``key``: a leaf, or the keys of a nested container."""
+        kind = type(item)
+        if kind is str or kind is bool:
+            self.out[key] = item
+        elif kind is int:
+            self.out[key] = item if INT64_MIN <= item <= INT64_MAX else str(item)
+        elif kind is float:
+            self.out[key] = item if item - item == 0.0 else float_text(item)
+        elif kind is dict or kind is _Merged:
+            self.nested(key, item, objects, arrays)
+        elif kind is list or kind is tuple:
+            self.sequence(key, item, objects, arrays)
+        elif item is not None:
+            self.other(key, item, objects, arrays)
+
+    def other(self, key: str, item: object, objects: int, arrays: int) -> None:
+        """Convert a value that is not a plain attribute type, then write it."""
+        if isinstance(item, Mapping):
+            self.nested(key, item, objects, arrays)
+            return
+        converted = self.convert(key, item)
+        if converted is _OMIT:
+            return
+        ident = id(item)
+        self.active.add(ident)
+        self.value(key, converted, objects, arrays)
+        self.active.discard(ident)
+
+    def convert(self, key: str, item: object) -> object:
+        """``coerce`` guarded against user code raising and against cycles."""
+        if id(item) in self.active:
+            self.cycle(key)
+            return _OMIT
+        try:
+            converted, unsupported = coerce(item)
+        except Exception as exc:  # noqa: BLE001 - user code (__str__, properties) may raise
+            converted, unsupported = last_resort_text(item), False
+            report(
+                "unsupported_value",
+                UnsupportedValueError(
+                    f"{key!r}: converting a {describe(item)} raised {exc!r}; kept {converted!r}"
+                ),
+                self.strict,
+            )
+        if unsupported:
+            report(
+                "unsupported_value",
+                UnsupportedValueError(
+                    f"{key!r}: a {describe(item)} has no attribute form; kept its str()"
+                ),
+                self.strict,
+            )
+        return converted
+
+    # -- JSON for what is deeper than the limits -------------------------------------------
+
+    def json_text(self, item: object) -> str:
+        return json.dumps(
+            self.jsonable(item), separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+
+    def jsonable(self, item: Any) -> object:
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            return item
+        if kind is int:
+            return item if INT64_MIN <= item <= INT64_MAX else str(item)
+        if kind is float:
+            return item if item - item == 0.0 else float_text(item)
+        is_mapping = isinstance(item, Mapping)
+        if not (is_mapping or kind is list or kind is tuple):
+            converted = self.convert("<json>", item)
+            if converted is _OMIT:
+                return _OMIT
+            self.active.add(id(item))
+            result = self.jsonable(converted)
+            self.active.discard(id(item))
+            return result
+        ident = id(item)
+        if ident in self.active:
+            self.cycle("<json>")
+            return _OMIT
+        self.active.add(ident)
+        result_container: object
+        if is_mapping:
+            entries = ((self.key_text(k, ""), self.jsonable(v)) for k, v in item.items())
+            result_container = {k: v for k, v in entries if k is not None and v is not _OMIT}
+        else:
+            converted_items = (self.jsonable(v) for v in item)
+            result_container = [v for v in converted_items if v is not _OMIT]
+        self.active.discard(ident)
+        return result_container
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def key_text(self, key: object, base: str) -> str | None:
+        """``str(key)``; ``None`` (reported) when that raises."""
+        if type(key) is str:
+            return key
+        try:
+            return str(key)
+        except Exception as exc:  # noqa: BLE001 - user __str__ may raise
+            report(
+                "invalid_key",
+                InvalidKeyError(f"a {describe(key)} key under {base!r} has no str(): {exc!r}"),
+                self.strict,
+            )
+            return None
+
+    def resolve_paths(self, mapping: Mapping[Any, Any], base: str) -> _Merged:
+        """Rebuild a mapping whose keys are not plain names: split paths, merge conflicts."""
+        merged = _Merged()
+        for raw_key, item in mapping.items():
+            key = self.key_text(raw_key, base)
+            if key is None:
+                continue
+            parts = [part for part in key.split(".") if part]
+            if len(parts) != key.count(".") + 1:
+                reason = "is empty" if not parts else "has empty path segments"
+                report(
+                    "invalid_key",
+                    InvalidKeyError(
+                        f"key {base + key!r} {reason}; "
+                        + ("dropped" if not parts else f"used {'.'.join(parts)!r}")
+                    ),
+                    self.strict,
+                )
+                if not parts:
+                    continue
+            self.place(merged, parts, item, base)
+        return merged
+
+    def place(self, node: _Merged, parts: list[str], item: Any, base: str) -> None:
+        """Put ``item`` at path ``parts`` inside ``node``; the later entry wins conflicts."""
+        for depth, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if type(child) is not _Merged:
+                if child is None:
+                    child = _Merged()
+                elif isinstance(child, Mapping):
+                    child = self.resolve_paths(child, f"{base}{'.'.join(parts[: depth + 1])}.")
+                else:
+                    self.conflict(base + ".".join(parts[: depth + 1]), "a value and a parent")
+                    child = _Merged()
+                node[part] = child
+            node = child
+        last = parts[-1]
+        previous = node.get(last)
+        if previous is None:
+            node[last] = item
+        elif isinstance(previous, Mapping) and isinstance(item, Mapping):
+            merged = (
+                previous
+                if type(previous) is _Merged
+                else self.resolve_paths(previous, f"{base}{'.'.join(parts)}.")
+            )
+            inner_base = f"{base}{'.'.join(parts)}."
+            for key, value in item.items():
+                child_key = self.key_text(key, inner_base)
+                child_parts = [part for part in (child_key or "").split(".") if part]
+                if child_parts:
+                    self.place(merged, child_parts, value, inner_base)
+            node[last] = merged
+        else:
+            self.conflict(base + ".".join(parts), "given twice")
+            node[last] = item
+
+    def conflict(self, key: str, what: str) -> None:
+        report(
+            "key_conflict",
+            KeyConflictError(f"key {key!r} is {what}; the later entry wins"),
+            self.strict,
+        )
+
+    def cycle(self, key: str) -> None:
+        report(
+            "cycle",
+            CycleError(f"{key!r} refers to an object that contains it; reference omitted"),
+            self.strict,
+        )
+
+
+def _native_array(items: Sequence[Any]) -> tuple[Any, ...] | None:
+    """``items`` as one homogeneous array attribute, or ``None`` if it must be indexed."""
+    if not items:
+        return ()
+    first = type(items[0])
+    if first is str or first is bool:
+        if all(type(item) is first for item in items):
+            return tuple(items)
+    elif first is int:
+        if all(type(item) is int and INT64_MIN <= item <= INT64_MAX for item in items):
+            return tuple(items)
+    elif first is float and all(type(item) is float and item - item == 0.0 for item in items):
+        return tuple(items)
+    return None
+
+
+def unflatten(
+    attributes: Mapping[str, Any], prefix: str = "", *, strict: bool | None = None
+) -> dict[str, Any]:
+    """Rebuild the nested value from flat attributes whose keys start with ``prefix + "."``.
+
+    Keys ``0..n-1`` under one parent become a list; arrays become lists. When a key is both
+    a leaf and a parent, the mapping is kept and the leaf is reported and dropped.
+    """
+    start = f"{prefix}." if prefix else ""
+    root: dict[str, Any] = {}
+    for key, item in attributes.items():
+        if start and not key.startswith(start):
+            continue
+        parts = key[len(start) :].split(".")
+        node = root
+        for part in parts[:-1]:
+            child = node.get(part)
+            if type(child) is not dict:
+                if child is not None:
+                    _leaf_dropped(key, strict)
+                child = {}
+                node[part] = child
+            node = child
+        last = parts[-1]
+        if type(node.get(last)) is dict:
+            _leaf_dropped(key, strict)
+            continue
+        node[last] = list(item) if isinstance(item, (tuple, list)) else item
+    for key, child in root.items():
+        if type(child) is dict:
+            root[key] = _with_lists(child)
+    return root
+
+
+def _leaf_dropped(key: str, strict: bool | None) -> None:
+    report(
+        "key_conflict",
+        KeyConflictError(f"{key!r}: a key is both a value and a parent; the mapping is kept"),
+        strict,
+    )
+
+
+def _with_lists(node: dict[str, Any]) -> dict[str, Any] | list[Any]:
+    for key, child in node.items():
+        if type(child) is dict:
+            node[key] = _with_lists(child)
+    size = len(node)
+    if size and all(str(index) in node for index in range(size)):
+        return [node[str(index)] for index in range(size)]
+    return node
