@@ -16,7 +16,7 @@ Rules, in the order they apply:
   converted by :mod:`otel_feedback._coerce`; what has no form is kept as ``str()`` and reported.
 * Depth: at most :attr:`FlattenLimits.max_object_depth` nested mappings and
   :attr:`FlattenLimits.max_array_depth` nested lists on any path; the first one deeper is
-  kept whole as a compact JSON string at its key. Nothing is lost.
+  kept whole as a compact JSON string at its key, and reported. Nothing is lost.
 * A container that contains itself is a cycle: the repeated reference is omitted and reported.
 
 :func:`unflatten` inverts :func:`flatten`: ``unflatten(flatten(x)) == x`` for JSON-like ``x``
@@ -39,10 +39,12 @@ from otel_feedback._coerce import (
     describe,
     float_text,
     last_resort_text,
+    object_fields,
 )
 from otel_feedback._diagnostics import report
 from otel_feedback.errors import (
     CycleError,
+    FeedbackError,
     FlattenError,
     InvalidKeyError,
     KeyConflictError,
@@ -74,6 +76,10 @@ def flatten(
     """
     walk = _Walk(limits, strict)
     try:
+        fields = None if isinstance(value, Mapping) else _top_fields(value)
+        if fields is not None:  # a dataclass, model, ... passed whole is the top-level mapping
+            walk.active.add(id(value))
+            value = fields
         if isinstance(value, Mapping):
             walk.mapping(value, f"{prefix}." if prefix else "", 0, 0)
         elif prefix:
@@ -92,7 +98,25 @@ def flatten(
             FlattenError("value nests deeper than Python's recursion limit; rest omitted"),
             strict,
         )
+    except FeedbackError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - user containers (__iter__, items) may raise
+        report(
+            "unsupported_value",
+            UnsupportedValueError(f"flattening raised {exc!r}; rest omitted"),
+            strict,
+        )
     return walk.out
+
+
+def _top_fields(value: object) -> dict[str, Any] | None:
+    """The fields of a dataclass, model, NamedTuple or attrs instance passed as the whole value."""
+    if value is None or type(value) in (str, bool, int, float, list, tuple):
+        return None
+    try:
+        return object_fields(value)
+    except Exception:  # noqa: BLE001 - converted, and reported, by the walk instead
+        return None
 
 
 class _Walk:
@@ -127,13 +151,13 @@ class _Walk:
 
     def nested(self, key: str, mapping: Mapping[Any, Any], objects: int, arrays: int) -> None:
         if objects >= self.max_object:
-            self.out[key] = self.json_text(mapping)
+            self.overflow(key, mapping, "object")
         else:
             self.mapping(mapping, key + ".", objects + 1, arrays)
 
     def sequence(self, key: str, items: Sequence[Any], objects: int, arrays: int) -> None:
         if arrays >= self.max_array:
-            self.out[key] = self.json_text(items)
+            self.overflow(key, items, "array")
             return
         native = _native_array(items)
         if native is not None:
@@ -207,6 +231,25 @@ class _Walk:
         return converted
 
     # -- JSON for what is deeper than the limits -------------------------------------------
+
+    def overflow(self, key: str, item: object, what: str) -> None:
+        """Keep a container deeper than the limits whole, as a JSON string at ``key``."""
+        active = set(self.active)
+        try:
+            self.out[key] = self.json_text(item)
+        except RecursionError:
+            self.active = active
+            report(
+                "too_deep",
+                FlattenError(f"{key!r} nests deeper than Python's recursion limit; omitted"),
+                self.strict,
+            )
+            return
+        report(
+            "depth_limit",
+            FlattenError(f"{key!r}: {what} nested beyond the depth limit; kept as a JSON string"),
+            self.strict,
+        )
 
     def json_text(self, item: object) -> str:
         return json.dumps(
@@ -284,6 +327,17 @@ class _Walk:
             self.place(merged, parts, item, base)
         return merged
 
+    def resolve_nested(self, mapping: Mapping[Any, Any], base: str) -> _Merged:
+        """``resolve_paths`` for a mapping met while resolving; one that contains it is a cycle."""
+        ident = id(mapping)
+        if ident in self.active:
+            self.cycle(base[:-1])
+            return _Merged()
+        self.active.add(ident)
+        merged = self.resolve_paths(mapping, base)
+        self.active.discard(ident)
+        return merged
+
     def place(self, node: _Merged, parts: list[str], item: Any, base: str) -> None:
         """Put ``item`` at path ``parts`` inside ``node``; the later entry wins conflicts."""
         for depth, part in enumerate(parts[:-1]):
@@ -292,7 +346,7 @@ class _Walk:
                 if child is None:
                     child = _Merged()
                 elif isinstance(child, Mapping):
-                    child = self.resolve_paths(child, f"{base}{'.'.join(parts[: depth + 1])}.")
+                    child = self.resolve_nested(child, f"{base}{'.'.join(parts[: depth + 1])}.")
                 else:
                     self.conflict(base + ".".join(parts[: depth + 1]), "a value and a parent")
                     child = _Merged()
@@ -303,17 +357,20 @@ class _Walk:
         if previous is None:
             node[last] = item
         elif isinstance(previous, Mapping) and isinstance(item, Mapping):
-            merged = (
-                previous
-                if type(previous) is _Merged
-                else self.resolve_paths(previous, f"{base}{'.'.join(parts)}.")
-            )
             inner_base = f"{base}{'.'.join(parts)}."
-            for key, value in item.items():
-                child_key = self.key_text(key, inner_base)
-                child_parts = [part for part in (child_key or "").split(".") if part]
-                if child_parts:
-                    self.place(merged, child_parts, value, inner_base)
+            merged = (
+                previous if type(previous) is _Merged else self.resolve_nested(previous, inner_base)
+            )
+            if id(item) in self.active:
+                self.cycle(inner_base[:-1])
+            else:
+                self.active.add(id(item))
+                for key, value in item.items():
+                    child_key = self.key_text(key, inner_base)
+                    child_parts = [part for part in (child_key or "").split(".") if part]
+                    if child_parts:
+                        self.place(merged, child_parts, value, inner_base)
+                self.active.discard(id(item))
             node[last] = merged
         else:
             self.conflict(base + ".".join(parts), "given twice")

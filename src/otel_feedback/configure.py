@@ -1,0 +1,112 @@
+"""``configure()``: a ready ``TracerProvider`` from the standard ``OTEL_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+from otel_feedback.processor import FeedbackSpanProcessor
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk._logs import LoggerProvider
+
+_HTTP_PROTOCOLS = ("http/protobuf", "http")
+
+
+def _protocol(signal: str) -> str:
+    value = os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"
+    )
+    protocol = value.strip().lower()
+    if protocol == "http/json":
+        raise ValueError("OTEL_EXPORTER_OTLP_PROTOCOL=http/json is not supported by the "
+                         "Python OTLP exporters; use grpc or http/protobuf")
+    return protocol
+
+
+def otlp_span_exporter() -> SpanExporter:
+    """An OTLP span exporter for ``OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL`` (default gRPC).
+
+    Endpoint, headers, timeout, compression and TLS come from the usual ``OTEL_*`` variables.
+    """
+    if _protocol("TRACES") in _HTTP_PROTOCOLS:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
+            OTLPSpanExporter as HttpSpanExporter,
+        )
+
+        return HttpSpanExporter()
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # noqa: PLC0415
+        OTLPSpanExporter as GrpcSpanExporter,
+    )
+
+    return GrpcSpanExporter()
+
+
+def configure(
+    *,
+    service_name: str | None = None,
+    exporter: SpanExporter | None = None,
+    span_processor: SpanProcessor | None = None,
+    set_global: bool = True,
+    emit_log_records: bool = False,
+    resource: Resource | None = None,
+) -> TracerProvider:
+    """Build a ``TracerProvider`` with :class:`FeedbackSpanProcessor` and an OTLP exporter.
+
+    The exporter follows ``OTEL_EXPORTER_OTLP_*`` (gRPC unless ``..._PROTOCOL=http/protobuf``)
+    and is batched; pass ``exporter`` or a whole ``span_processor`` to choose otherwise.
+    ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES`` are honoured (``service_name``
+    wins). With ``emit_log_records``, each feedback is also an OTel log record, exported
+    over OTLP through a ``LoggerProvider`` set up here. The provider becomes the global one
+    unless ``set_global=False``.
+    """
+    attributes = {"service.name": service_name} if service_name else {}
+    provider_resource = Resource.create(attributes)
+    if resource is not None:
+        provider_resource = provider_resource.merge(resource)
+    provider = TracerProvider(resource=provider_resource)
+    logger_provider = _logger_provider(provider_resource, set_global) if emit_log_records else None
+    feedback_processor = FeedbackSpanProcessor(
+        tracer_provider=provider,
+        emit_log_records=emit_log_records,
+        logger_provider=logger_provider,
+    )
+    provider.add_span_processor(feedback_processor)
+    provider.add_span_processor(
+        span_processor or BatchSpanProcessor(exporter or otlp_span_exporter())
+    )
+    if set_global:
+        trace.set_tracer_provider(provider)
+    return provider
+
+
+def _logger_provider(resource: Resource, set_global: bool) -> LoggerProvider:
+    from opentelemetry import _logs  # noqa: PLC0415 - only when log records are wanted
+    from opentelemetry.sdk._logs import LoggerProvider  # noqa: PLC0415
+    from opentelemetry.sdk._logs.export import (  # noqa: PLC0415
+        BatchLogRecordProcessor,
+        LogRecordExporter,
+    )
+
+    if _protocol("LOGS") in _HTTP_PROTOCOLS:
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import (  # noqa: PLC0415
+            OTLPLogExporter as HttpLogExporter,
+        )
+
+        log_exporter: LogRecordExporter = HttpLogExporter()
+    else:
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (  # noqa: PLC0415
+            OTLPLogExporter as GrpcLogExporter,
+        )
+
+        log_exporter = GrpcLogExporter()
+    logger_provider = LoggerProvider(resource=resource)
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
+    if set_global:
+        _logs.set_logger_provider(logger_provider)
+    return logger_provider

@@ -1,0 +1,202 @@
+"""``FeedbackSpanProcessor``: identity on every span, and a bounded memory of recent spans.
+
+The processor does no exporting. It copies ``session.id`` / ``user.id`` from the context onto
+each span as it starts, and remembers, in bounded memory, the spans still open (so feedback
+can be written onto them), when recent spans ended and the local root of recent traces (so
+late feedback can be placed under the right span, inside its lifetime).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+from otel_feedback.context import SESSION_ID, USER_ID, current_session_id, current_user_id
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk.trace import TracerProvider
+
+SCOPE_NAME = "otel_feedback"
+"""Instrumentation scope of the spans otel-feedback emits itself."""
+
+
+@dataclass(slots=True)
+class RootInfo:
+    """The local root span of a trace: its id and, once known, when it started and ended."""
+
+    span_id: int
+    start_time: int | None
+    end_time: int | None = None
+
+
+class FeedbackSpanProcessor(SpanProcessor):
+    """Add with ``provider.add_span_processor(FeedbackSpanProcessor())``, in any order.
+
+    Args:
+        max_tracked_spans: open spans and recently ended spans remembered (each, at most).
+        max_tracked_traces: recent traces whose local root span is remembered.
+        tracer_provider: provider for the ``feedback`` spans of late feedback; default the
+            global one (``configure()`` sets it to the provider it builds).
+        emit_log_records: also emit each feedback as an OTel log record
+            (``event_name="gen_ai.evaluation.result"``), for log-based pipelines.
+        logger_provider: provider for those log records; default the global one.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_tracked_spans: int = 10_000,
+        max_tracked_traces: int = 10_000,
+        tracer_provider: TracerProvider | None = None,
+        emit_log_records: bool = False,
+        logger_provider: LoggerProvider | None = None,
+    ) -> None:
+        if max_tracked_spans < 1 or max_tracked_traces < 1:
+            raise ValueError("max_tracked_spans and max_tracked_traces must be >= 1")
+        self.max_tracked_spans = max_tracked_spans
+        self.max_tracked_traces = max_tracked_traces
+        self.tracer_provider = tracer_provider
+        self.emit_log_records = emit_log_records
+        self.logger_provider = logger_provider
+        self._open: dict[int, Span] = {}
+        self._ended: dict[int, int] = {}
+        self._roots: dict[int, RootInfo] = {}
+        self._evict_lock = threading.Lock()
+        self._shut_down = False
+        _register(self)
+
+    # -- SpanProcessor ------------------------------------------------------------------
+
+    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        """Copy session/user ids from the context onto ``span`` and start tracking it."""
+        if self._shut_down:
+            return
+        try:
+            session_id = current_session_id(parent_context)
+            if session_id is not None:
+                span.set_attribute(SESSION_ID, session_id)
+            user_id = current_user_id(parent_context)
+            if user_id is not None:
+                span.set_attribute(USER_ID, user_id)
+            span_context = span.context
+            opened = self._open
+            opened[span_context.span_id] = span
+            if len(opened) > self.max_tracked_spans:
+                self._evict(opened, self.max_tracked_spans)
+            parent = span.parent
+            if parent is None or parent.is_remote:
+                scope = span.instrumentation_scope
+                if scope is None or scope.name != SCOPE_NAME:
+                    self._remember_root(span_context.trace_id, span_context.span_id, span)
+        except Exception:  # noqa: BLE001 - a processor must never raise into the host app
+            _log_internal_error("on_start")
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Stop tracking ``span``; remember when it ended."""
+        try:
+            span_context = span.context
+            if span_context is None:
+                return
+            span_id = span_context.span_id
+            if self._open.pop(span_id, None) is None:
+                return
+            ended = self._ended
+            ended[span_id] = span.end_time or 0
+            if len(ended) > self.max_tracked_spans:
+                self._evict(ended, self.max_tracked_spans)
+            root = self._roots.get(span_context.trace_id)
+            if root is not None and root.span_id == span_id:
+                root.end_time = span.end_time
+        except Exception:  # noqa: BLE001 - a processor must never raise into the host app
+            _log_internal_error("on_end")
+
+    def shutdown(self) -> None:
+        """Forget all tracked spans and stop tracking; flushes the log provider we emit to."""
+        self._shut_down = True
+        _unregister(self)
+        self._open.clear()
+        self._ended.clear()
+        self._roots.clear()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Flush the providers late feedback is emitted through, when they are not global."""
+        ok = True
+        for provider in (self.tracer_provider, self.logger_provider):
+            flush = getattr(provider, "force_flush", None)
+            if flush is not None:
+                ok = bool(flush(timeout_millis)) and ok
+        return ok
+
+    # -- lookups for the helpers ------------------------------------------------------------
+
+    def open_span(self, span_id: int) -> Span | None:
+        """The tracked span with this id, if it has not ended."""
+        return self._open.get(span_id)
+
+    def end_time_of(self, span_id: int) -> int | None:
+        """When a recently ended span ended, if remembered."""
+        return self._ended.get(span_id)
+
+    def root_of(self, trace_id: int) -> RootInfo | None:
+        """The local root span of a recent trace, if remembered."""
+        return self._roots.get(trace_id)
+
+    @property
+    def tracked_counts(self) -> dict[str, int]:
+        """How many open spans, ended spans and roots are held (for tests and monitoring)."""
+        return {"open": len(self._open), "ended": len(self._ended), "roots": len(self._roots)}
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _remember_root(self, trace_id: int, span_id: int, span: Span) -> None:
+        roots = self._roots
+        known = roots.get(trace_id)
+        if known is None or known.end_time is not None:
+            roots[trace_id] = RootInfo(span_id, span.start_time)
+            if len(roots) > self.max_tracked_traces:
+                self._evict(roots, self.max_tracked_traces)
+
+    def _evict(self, table: dict[int, Any], limit: int) -> None:
+        """Drop the oldest entries past ``limit`` (dicts keep insertion order)."""
+        with self._evict_lock:
+            while len(table) > limit:
+                try:
+                    del table[next(iter(table))]
+                except (KeyError, RuntimeError, StopIteration):  # noqa: PERF203 - a racing thread
+                    continue
+
+
+def _log_internal_error(hook: str) -> None:
+    from otel_feedback._diagnostics import count, logger  # noqa: PLC0415 - cold path
+
+    count("internal_error")
+    logger.exception("FeedbackSpanProcessor.%s failed; the span is unaffected", hook)
+
+
+# Processors alive and not shut down, oldest first. Weak, so a dropped provider's processor
+# goes away with it. Replaced whole on change, so readers never need the lock.
+_registry_lock = threading.Lock()
+_processors: tuple[weakref.ref[FeedbackSpanProcessor], ...] = ()
+
+
+def _register(processor: FeedbackSpanProcessor) -> None:
+    global _processors
+    with _registry_lock:
+        _processors = (*(ref for ref in _processors if ref() is not None), weakref.ref(processor))
+
+
+def _unregister(processor: FeedbackSpanProcessor) -> None:
+    global _processors
+    with _registry_lock:
+        _processors = tuple(ref for ref in _processors if ref() not in (None, processor))
+
+
+def active_processors() -> list[FeedbackSpanProcessor]:
+    """Processors created and not shut down, oldest first."""
+    return [processor for ref in _processors if (processor := ref()) is not None]
