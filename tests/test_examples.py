@@ -1,0 +1,166 @@
+"""Every example runs as written, and what it exports arrives with the right feedback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otel_feedback.testing import OTLPReceiver, ReceivedSpan
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _env(receiver: OTLPReceiver, protocol: str = "grpc") -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    if protocol == "grpc":
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.grpc_endpoint
+    else:
+        env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf"
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.http_endpoint
+    return env
+
+
+def _run(name: str, receiver: OTLPReceiver, protocol: str = "grpc") -> str:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        env=_env(receiver, protocol),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _feedback_spans(spans: list[ReceivedSpan]) -> dict[str, ReceivedSpan]:
+    """Feedback spans keyed by the name in their gen_ai.evaluation.result event."""
+    found = {}
+    for span in spans:
+        for event in span.events:
+            if span.name == "feedback" and event.name == "gen_ai.evaluation.result":
+                found[event.attributes["gen_ai.evaluation.name"]] = span
+    return found
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_quickstart(otlp_receiver: OTLPReceiver, protocol: str) -> None:
+    out = _run("quickstart.py", otlp_receiver, protocol)
+    spans = otlp_receiver.wait_for_spans(2)
+    chat = otlp_receiver.span_by_name("chat")
+    assert chat.trace_id in out
+    assert chat.attributes["feedback.rating"] == 5
+    assert chat.attributes["feedback.step1.retry"] is True
+    assert chat.attributes["feedback.edits.0.value"] == "NY"
+    assert chat.attributes["session.id"] == "sess-1"
+    late = _feedback_spans(spans)["thumbs_up"]
+    assert late.parent_span_id == chat.span_id
+    assert late.trace_id == chat.trace_id
+    assert chat.start_time_unix_nano <= late.start_time_unix_nano <= chat.end_time_unix_nano
+
+
+def test_late_feedback_from_second_process(otlp_receiver: OTLPReceiver) -> None:
+    _run("late_feedback.py", otlp_receiver)
+    spans = otlp_receiver.wait_for_spans(4)
+    answer = otlp_receiver.span_by_name("answer")
+    late = _feedback_spans(spans)
+    assert set(late) == {"user_rating", "correction", "copied"}
+    for span in late.values():
+        assert span.parent_span_id == answer.span_id
+        assert [link.span_id for link in span.links] == [answer.span_id]
+        assert span.attributes["session.id"] == "sess-late"
+        assert span.start_time_unix_nano == span.end_time_unix_nano
+    assert late["correction"].attributes["feedback.correction.city"] == "Lyon"
+    assert late["copied"].events[0].attributes["feedback.kind"] == "implicit"
+    assert late["user_rating"].events[0].attributes["feedback.source.id"] == "web_ui"
+
+
+def test_honeyhive_style(otlp_receiver: OTLPReceiver) -> None:
+    _run("honeyhive_style.py", otlp_receiver)
+    otlp_receiver.wait_for_spans(3)
+    root = otlp_receiver.span_by_name("support_chat")
+    generate = otlp_receiver.span_by_name("generate")
+    assert root.attributes["metadata.channel"] == "web"
+    assert root.attributes["user_properties.plan"] == "pro"
+    assert root.attributes["feedback.liked"] is True
+    assert generate.attributes["feedback.ground_truth"] == "New York"
+    assert generate.attributes["metrics.judge.relevance"] == 0.92
+    assert otlp_receiver.span_by_name("retrieve").attributes["metrics.retrieval.hits"] == 4
+
+
+def test_opik_style(otlp_receiver: OTLPReceiver) -> None:
+    _run("opik_style.py", otlp_receiver)
+    spans = otlp_receiver.wait_for_spans(5)
+    root, llm = otlp_receiver.span_by_name("qa"), otlp_receiver.span_by_name("llm")
+    late = _feedback_spans(spans)
+    assert late["coherence"].parent_span_id == root.span_id
+    assert late["hallucination"].events[0].attributes["feedback.source.type"] == "LLM_JUDGE"
+    quality = late["quality"]
+    assert quality.parent_span_id == llm.span_id
+    assert quality.events[0].attributes["gen_ai.evaluation.score.label"] == "good"
+
+
+def test_mlflow_style(otlp_receiver: OTLPReceiver) -> None:
+    _run("mlflow_style.py", otlp_receiver)
+    spans = otlp_receiver.wait_for_spans(5)
+    late = _feedback_spans(spans)
+    sources = {name: span.events[0].attributes["feedback.source.type"]
+               for name, span in late.items()}
+    assert sources == {
+        "is_correct": "HUMAN",
+        "relevance": "LLM_JUDGE",
+        "length_ok": "CODE",
+        "ground_truth": "HUMAN",
+    }
+    assert late["relevance"].events[0].attributes["feedback.source.id"] == "judge-model-v1"
+
+
+def _post(url: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_web_app(otlp_receiver: OTLPReceiver) -> None:
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "web_app.py"), "--port", "0"],
+        env=_env(otlp_receiver),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        base = process.stdout.readline().strip().removeprefix("listening on ")
+        status, reply = _post(f"{base}/chat", {"message": "hi", "session_id": "s-web"})
+        assert status == 200
+        assert "42" in reply["answer"]
+        status, accepted = _post(
+            f"{base}/feedback",
+            {"token": reply["feedback_token"], "name": "thumbs_up", "value": True},
+        )
+        assert status == 202
+        assert len(accepted["feedback_id"]) == 32
+        status, _ = _post(f"{base}/feedback", {"token": "garbage", "name": "x", "value": 1})
+        assert status == 400
+        with urllib.request.urlopen(f"{base}/", timeout=30) as page:
+            assert b'fetch(path, {method: "POST"' in page.read()
+    finally:
+        process.send_signal(signal.SIGINT)  # the app flushes its spans on Ctrl-C
+        process.wait(timeout=30)
+    spans = otlp_receiver.wait_for_spans(3)
+    chat = otlp_receiver.span_by_name("chat")
+    assert chat.attributes["session.id"] == "s-web"
+    thumbs = _feedback_spans(spans)["thumbs_up"]
+    assert thumbs.parent_span_id == chat.span_id
+    assert thumbs.events[0].attributes["feedback.source.id"] == "web_ui"
