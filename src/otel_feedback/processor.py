@@ -125,13 +125,13 @@ class FeedbackSpanProcessor(SpanProcessor):
         self._roots.clear()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        """Flush the providers late feedback is emitted through, when they are not global."""
-        ok = True
-        for provider in (self.tracer_provider, self.logger_provider):
-            flush = getattr(provider, "force_flush", None)
-            if flush is not None:
-                ok = bool(flush(timeout_millis)) and ok
-        return ok
+        """Flush the log records this processor emits (spans flush with their provider).
+
+        The tracer provider is not flushed from here: it is usually the provider this
+        processor belongs to, which is flushing it right now.
+        """
+        flush = getattr(self.logger_provider, "force_flush", None)
+        return bool(flush(timeout_millis)) if flush is not None else True
 
     # -- lookups for the helpers ------------------------------------------------------------
 

@@ -1,0 +1,179 @@
+"""otel-feedback demo: a multi-turn chatbot whose feedback lands in a real trace viewer.
+
+``python3 scripts/demo.py`` runs this against a local Arize Phoenix. Each turn is a trace
+(``chat_turn`` with ``retrieve``, ``llm`` and ``tool`` spans) in one session. The app records
+explicit feedback (rating, thumbs, comment, nested corrections, ground truth), implicit
+feedback (copy, regenerate) and session feedback; then a second process — "the frontend" —
+sends late feedback by token. Finally the spans are read back from Phoenix's REST API and
+summarised. Without ``PHOENIX_BASE_URL`` it only sends (to ``OTEL_EXPORTER_OTLP_ENDPOINT``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from typing import Any
+
+from opentelemetry import trace
+
+import otel_feedback as fb
+
+KNOWLEDGE = {
+    "refund": "Refunds are issued within 14 days of purchase.",
+    "shipping": "Standard shipping takes 3 to 5 business days.",
+    "weather": "Use the weather tool for live conditions.",
+}
+QUESTIONS = [
+    "How long do refunds take?",
+    "What's the weather in Paris for my delivery?",
+    "And how long is shipping?",
+]
+
+tracer = trace.get_tracer("otel-feedback-demo")
+
+
+def retrieve(question: str) -> list[str]:
+    """Keyword retrieval over a tiny knowledge base."""
+    with tracer.start_as_current_span("retrieve") as span:
+        hits = [text for key, text in KNOWLEDGE.items() if key in question.lower()]
+        span.set_attribute("retrieval.documents", hits or ["(none)"])
+        return hits
+
+
+def weather_tool(city: str) -> str:
+    """A deterministic stand-in for a weather API."""
+    with tracer.start_as_current_span("tool") as span:
+        span.set_attribute("tool.name", "weather")
+        span.set_attribute("tool.input", city)
+        return f"{city}: 18°C, light rain"
+
+
+def fake_llm(question: str, context: list[str]) -> str:
+    """A deterministic stand-in for the model."""
+    with tracer.start_as_current_span("llm") as span:
+        span.set_attribute("gen_ai.request.model", "demo-model-1")
+        answer = " ".join(context) or "Let me check that for you."
+        if "weather" in question.lower():
+            answer += " " + weather_tool("Paris")
+        span.set_attribute("gen_ai.usage.output_tokens", len(answer.split()))
+        return answer
+
+
+def chat_turn(number: int, question: str) -> str:
+    """One turn of the conversation: returns the feedback token sent with the answer."""
+    with tracer.start_as_current_span("chat_turn") as turn:
+        turn.set_attribute("input.value", question)
+        answer = fake_llm(question, retrieve(question))
+        turn.set_attribute("output.value", answer)
+        if number == 1:  # explicit rating and comment, then the user copies the answer
+            fb.enrich_span(feedback={"rating": 5, "comment": "clear and short"})
+            fb.log_feedback("copied", True, kind="implicit", source_id="web_ui")
+        if number == 2:  # a correction and the expected answer; the user regenerates
+            fb.enrich_span(
+                feedback={
+                    "corrections": [{"field": "city", "value": "Lyon"}],
+                    "ground_truth": "Lyon: 16°C, sunny",
+                },
+            )
+            fb.log_feedback("regenerated", True, kind="implicit", source_id="web_ui")
+        if number == 3:  # feedback about the whole session, from any depth
+            fb.enrich_session(feedback={"resolved": True}, metadata={"channel": "web"})
+        return fb.current_feedback_token() or ""
+
+
+def frontend(tokens: list[str]) -> None:
+    """The second process: thumbs and a late rating, by token, after the spans ended."""
+    provider = fb.configure(service_name="otel-feedback-demo-frontend")
+    for token in tokens:
+        fb.log_feedback("thumbs_up", True, target=token, source="HUMAN", source_id="web_ui")
+    fb.log_feedback("user_rating", 2, target=tokens[1], source="HUMAN", source_id="web_ui",
+                    reason="wrong city", label="poor")
+    provider.shutdown()
+
+
+def read_back(base_url: str, trace_ids: list[str], expected: int) -> list[dict[str, Any]]:
+    """Poll Phoenix until every expected span of these traces is there."""
+    deadline = time.monotonic() + 60
+    spans: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        spans = []
+        for trace_id in trace_ids:
+            query = urllib.parse.urlencode({"trace_id": trace_id, "limit": 1000})
+            url = f"{base_url}/v1/projects/default/spans?{query}"
+            try:
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    spans += json.loads(response.read())["data"]
+            except OSError:
+                pass
+        if len(spans) >= expected:
+            break
+        time.sleep(0.5)
+    return spans
+
+
+def summary(spans: list[dict[str, Any]], trace_ids: list[str]) -> None:
+    """Print, per trace, the span tree with feedback attributes and events."""
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for span in sorted(spans, key=lambda s: s["start_time"]):
+        children.setdefault(span["parent_id"], []).append(span)
+
+    def show(span: dict[str, Any], depth: int) -> None:
+        attributes = span["attributes"]
+        shown = {k: v for k, v in attributes.items()
+                 if k.split(".")[0] in ("feedback", "metrics", "metadata", "session")}
+        text = "  ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in shown.items())
+        print(f"  {'  ' * depth}{span['name']:<{12 - 2 * depth}} {text}")
+        for event in span.get("events", []):
+            a = event["attributes"]
+            print(f"  {'  ' * depth}  · event {a.get('gen_ai.evaluation.name')}"
+                  f"={a.get('feedback.value')} ({a.get('feedback.kind')}, "
+                  f"{a.get('feedback.source.type')}) given {a.get('feedback.timestamp')}")
+        for child in children.get(span["context"]["span_id"], []):
+            show(child, depth + 1)
+
+    for number, trace_id in enumerate(trace_ids, start=1):
+        print(f"\nTurn {number}  trace {trace_id}")
+        for root in children.get(None, []):
+            if root["context"]["trace_id"] == trace_id:
+                show(root, 0)
+
+
+def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "--frontend":
+        frontend(sys.argv[2:])
+        return 0
+    provider = fb.configure(service_name=os.environ.get("OTEL_SERVICE_NAME", "otel-feedback-demo"))
+    session_id = f"demo-{uuid.uuid4().hex[:8]}"
+    tokens, trace_ids = [], []
+    with fb.using_session(session_id, user_id="demo-user"):
+        for number, question in enumerate(QUESTIONS, start=1):
+            token = chat_turn(number, question)
+            tokens.append(token)
+            trace_ids.append(fb.parse_feedback_token(token).trace_id_hex)
+    provider.force_flush()
+    print(f"sent {len(QUESTIONS)} turns in session {session_id}; the frontend now rates them")
+    subprocess.run([sys.executable, __file__, "--frontend", *tokens], check=True)
+    provider.shutdown()
+
+    base_url = os.environ.get("PHOENIX_BASE_URL")
+    if not base_url:
+        print("sent; open your trace viewer to see traces", ", ".join(trace_ids))
+        return 0
+    # 3 turns x (chat_turn, retrieve, llm) + 1 tool + 3 thumbs + 1 late rating
+    spans = read_back(base_url, trace_ids, expected=3 * 3 + 1 + 4)
+    summary(spans, trace_ids)
+    feedback_spans = [s for s in spans if s["name"] == "feedback"]
+    print(f"\nread back from Phoenix: {len(spans)} spans, "
+          f"{len(feedback_spans)} of them late feedback spans")
+    print(f"open {base_url} → project 'default' → Sessions → {session_id}")
+    return 0 if len(feedback_spans) == 4 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
