@@ -234,6 +234,9 @@ class _Walk:
 
     def overflow(self, key: str, item: object, what: str) -> None:
         """Keep a container deeper than the limits whole, as a JSON string at ``key``."""
+        if id(item) in self.active:
+            self.cycle(key)
+            return
         active = set(self.active)
         try:
             self.out[key] = self.json_text(item)
