@@ -9,11 +9,14 @@ feedback is repaired when that keeps its meaning, else dropped (``None``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from opentelemetry.sdk.trace import SpanLimits
 
 from otel_feedback._diagnostics import report
 from otel_feedback.errors import InvalidFeedbackError
@@ -80,7 +83,6 @@ def build_feedback(
     if explanation is not None:
         event["gen_ai.evaluation.explanation"] = explanation
     event["feedback.id"] = feedback_id
-    event.update(flatten({"value": value}, prefix="feedback", strict=strict))
     source_type = _source_type(source, strict)
     if source_type is not None:
         event["feedback.source.type"] = source_type
@@ -89,10 +91,38 @@ def build_feedback(
         event["feedback.source.id"] = source_text
     event["feedback.kind"] = _kind(kind, strict)
     event["feedback.timestamp"] = iso_utc(given_at_ns)
+    event.update(flatten({"value": value}, prefix="feedback", strict=strict))
     if metadata:
         event.update(flatten(metadata, prefix="feedback.metadata", strict=strict))
     state = flatten({checked_name: value}, prefix="feedback", strict=strict)
-    return Feedback(feedback_id, checked_name, given_at_ns, state, event)
+    return Feedback(feedback_id, checked_name, given_at_ns, state, _fit_event(event, strict))
+
+
+def _fit_event(event: Attributes, strict: bool | None) -> Attributes:
+    """Keep the event under the SDK's event attribute limit, which evicts the *oldest* keys.
+
+    The fixed fields come first; what is cut is the tail of a large nested value or metadata,
+    whose value part is still whole in the span's ``feedback.<name>`` attributes.
+    """
+    limit = _event_attribute_limit()
+    if limit is None or len(event) <= limit:
+        return event
+    kept = dict(list(event.items())[:limit])
+    report(
+        "event_budget",
+        InvalidFeedbackError(
+            f"feedback event has {len(event)} attributes, over the limit of {limit} "
+            "(OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT); the last nested value/metadata keys are left "
+            "out of the event (the span keeps the value)"
+        ),
+        strict,
+    )
+    return kept
+
+
+@functools.cache
+def _event_attribute_limit() -> int | None:
+    return SpanLimits().max_event_attributes
 
 
 def iso_utc(time_ns: int) -> str:
