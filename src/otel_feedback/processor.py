@@ -120,6 +120,7 @@ class FeedbackSpanProcessor(SpanProcessor):
         """Forget all tracked spans and stop tracking; flushes the log provider we emit to."""
         self._shut_down = True
         _unregister(self)
+        self.force_flush()
         self._open.clear()
         self._ended.clear()
         self._roots.clear()
