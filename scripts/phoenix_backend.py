@@ -323,7 +323,11 @@ class PhoenixServer:
 
     @property
     def otlp_grpc_endpoint(self) -> str:
-        """OTLP/gRPC endpoint ``http://127.0.0.1:<grpc_port>`` (plaintext)."""
+        """OTLP/gRPC endpoint ``http://127.0.0.1:<grpc_port>`` (plaintext).
+
+        Phoenix 20.26.1 binds gRPC on ``[::]`` (all interfaces; hard-coded, unlike the HTTP
+        host), so this port is reachable beyond loopback while the server runs.
+        """
         return f"http://{self.host}:{self.grpc_port}"
 
     @property
@@ -370,7 +374,8 @@ class PhoenixServer:
         else:
             self._working_dir = Path(tempfile.mkdtemp(prefix="otel-feedback-phoenix-"))
         try:
-            attempts = 1 if self._wanted_port and self._wanted_grpc_port else 3
+            # Retrying helps only when we picked the ports (one was taken meanwhile).
+            attempts = 1 if self._wanted_port or self._wanted_grpc_port else 3
             for attempt in range(1, attempts + 1):
                 if self._launch_and_wait(phoenix_bin, last_attempt=attempt == attempts):
                     return self
@@ -451,7 +456,8 @@ class PhoenixServer:
             if self._process.poll() is not None:
                 log_tail = _tail(log_path)
                 self._process = None
-                if not last_attempt and "in use" in log_tail.lower():
+                port_clash = "address already in use" in log_tail or "to bind" in log_tail
+                if not last_attempt and port_clash:
                     return False
                 raise PhoenixError(
                     f"phoenix serve exited during startup; last lines of {log_path}:\n{log_tail}"

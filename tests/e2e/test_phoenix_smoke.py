@@ -131,6 +131,9 @@ def test_spans_round_trip_through_phoenix(phoenix: PhoenixServer, protocol: str)
     session = _wait_for_session(phoenix, session_id)
     assert [t["trace_id"] for t in session["traces"]] == [trace_id]
     assert session_id in {s["session_id"] for s in phoenix.sessions()}
+    (trace,) = phoenix.traces(session_id=session_id)
+    assert trace["trace_id"] == trace_id
+    assert sorted(span["name"] for span in trace["spans"]) == ["chat", "llm"]
 
 
 def test_wait_for_spans_times_out_with_a_clear_message(phoenix: PhoenixServer) -> None:
