@@ -432,7 +432,9 @@ class PhoenixServer:
             "--grace",
             str(self.stop_timeout),
             "--",
-            str(phoenix_bin),
+            # Phoenix's own python, through a launcher that keeps OTLP/gRPC on loopback.
+            str(phoenix_bin.with_name("python")),
+            str(Path(__file__).resolve().with_name("phoenix_loopback.py")),
             "serve",
         ]
         started = time.monotonic()
