@@ -14,3 +14,43 @@ def otlp_receiver() -> Iterator[OTLPReceiver]:
     """A started in-process OTLP receiver (gRPC and HTTP), stopped after the test."""
     with OTLPReceiver() as receiver:
         yield receiver
+
+
+# -- wire pipelines (tests/helpers_wire.py) ---------------------------------------------------
+
+from helpers_wire import PROTOCOLS, Wire, WireFactory  # noqa: E402
+
+import otel_feedback  # noqa: E402
+
+
+@pytest.fixture
+def wires(otlp_receiver: OTLPReceiver) -> Iterator[WireFactory]:
+    """Builds fresh TracerProvider + FeedbackSpanProcessor pipelines exporting to
+    ``otlp_receiver``; every provider (and so every processor) is shut down afterwards."""
+    factory = WireFactory(otlp_receiver)
+    try:
+        yield factory
+    finally:
+        factory.close_all()
+
+
+@pytest.fixture(params=PROTOCOLS)
+def wire(request: pytest.FixtureRequest, wires: WireFactory) -> Wire:
+    """One fresh pipeline, once over OTLP/gRPC and once over OTLP/HTTP."""
+    return wires(request.param)
+
+
+@pytest.fixture
+def grpc_wire(wires: WireFactory) -> Wire:
+    """One fresh pipeline over OTLP/gRPC."""
+    return wires("grpc")
+
+
+@pytest.fixture
+def clean_diagnostics() -> Iterator[None]:
+    """Zeroed otel_feedback.diagnostics() and no strict mode from the environment."""
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv(otel_feedback.STRICT_ENV, raising=False)
+        env.delenv("OTEL_FEEDBACK_TOKEN_SECRET", raising=False)
+        otel_feedback.reset_diagnostics()
+        yield

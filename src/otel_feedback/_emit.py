@@ -18,7 +18,13 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
 
 from otel_feedback._diagnostics import report
-from otel_feedback.context import SESSION_ID, USER_ID
+from otel_feedback.context import (
+    SESSION_ID,
+    USER_ID,
+    current_session_id,
+    current_user_id,
+    with_identity,
+)
 from otel_feedback.errors import NotConfiguredError
 from otel_feedback.flatten import Attributes
 from otel_feedback.processor import SCOPE_NAME
@@ -100,11 +106,15 @@ def emit_feedback_span(
         if hasattr(tracer, "id_generator"):
             tracer = copy.copy(tracer)
             tracer.id_generator = _FixedTraceId(target.trace_id, tracer.id_generator)
+    # The rated span's identity (from its token) wins over the caller's current session.
+    context = with_identity(context, target.session_id, target.user_id)
+    # What FeedbackSpanProcessor.on_start will add, counted so no chunk overflows the limit.
     identity: Attributes = {}
-    if target.session_id:
-        identity[SESSION_ID] = target.session_id
-    if target.user_id:
-        identity[USER_ID] = target.user_id
+    session_id, user_id = current_session_id(context), current_user_id(context)
+    if session_id:
+        identity[SESSION_ID] = session_id
+    if user_id:
+        identity[USER_ID] = user_id
     chunks = _chunks(state, _attribute_limit(provider) - len(identity))
     for index, chunk in enumerate(chunks):
         span = tracer.start_span(

@@ -231,10 +231,14 @@ def current_feedback_token(
     attributes = getattr(target_span, "attributes", None) or {}
     session_id = current_session_id() or attributes.get("session.id")
     user_id = current_user_id() or attributes.get("user.id")
+    issued_at_ns = now_ns()
+    ended_at_ns = getattr(target_span, "end_time", None)
+    if isinstance(ended_at_ns, int) and ended_at_ns < issued_at_ns:
+        issued_at_ns = ended_at_ns  # issued after the span ended: keep inside its lifetime
     token = FeedbackToken(
         trace_id=span_context.trace_id,
         span_id=span_context.span_id,
-        issued_at_ns=now_ns(),
+        issued_at_ns=issued_at_ns,
         root_span_id=_root_span_id(span_context.trace_id, target_span),
         sampled=span_context.trace_flags.sampled,
         session_id=session_id if isinstance(session_id, str) else None,
@@ -389,7 +393,7 @@ def _deliver(
     tracer_provider: trace.TracerProvider | None = None,
 ) -> bool:
     """Write onto the open span if it is here, else emit a ``feedback`` span; True if sent."""
-    processors = active_processors()
+    processors = _owners_first(target, active_processors())
     if target.span_id is None:
         for processor in processors:
             root = processor.root_of(target.trace_id)
@@ -406,7 +410,10 @@ def _deliver(
                 _emit_late(target, overflow, None, now_ns(), processors, tracer_provider, strict)
             _emit_log(target, feedback, now_ns(), processors)
             return True
-    at_ns = issued_at_ns or _remembered_end(target, candidate, processors) or now_ns()
+    ended_ns = _remembered_end(target, candidate, processors)
+    at_ns = issued_at_ns or ended_ns or now_ns()
+    if ended_ns and at_ns > ended_ns:
+        at_ns = ended_ns  # a token issued after the span ended: stay inside its lifetime
     if feedback is not None:
         state = {**state, "feedback.timestamp": feedback.event["feedback.timestamp"]}
     if not _emit_late(target, state, event, at_ns, processors, tracer_provider, strict):
@@ -425,6 +432,24 @@ def report_overflow(overflowing: int, total: int) -> None:
         overflowing,
         total,
     )
+
+
+def _owners_first(
+    target: Target, processors: list[FeedbackSpanProcessor]
+) -> list[FeedbackSpanProcessor]:
+    """Processors that track the target (so its provider emits the feedback span) first."""
+    if len(processors) < 2:
+        return processors
+
+    def foreign(processor: FeedbackSpanProcessor) -> bool:
+        span_id = target.span_id
+        if span_id is not None and (
+            processor.open_span(span_id) is not None or processor.end_time_of(span_id)
+        ):
+            return False
+        return processor.root_of(target.trace_id) is None
+
+    return sorted(processors, key=foreign)
 
 
 def _open_span(
@@ -457,6 +482,10 @@ def _remembered_end(
         end = processor.end_time_of(target.span_id)
         if end:
             return end
+    for processor in processors:  # the root's end outlives the bounded table of ended spans
+        root = processor.root_of(target.trace_id)
+        if root is not None and root.span_id == target.span_id and root.end_time:
+            return root.end_time
     return None
 
 

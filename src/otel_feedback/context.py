@@ -49,6 +49,17 @@ def current_user_id(context: otel_context.Context | None = None) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def with_identity(
+    context: otel_context.Context, session_id: str | None, user_id: str | None
+) -> otel_context.Context:
+    """``context`` with the given session / user ids set (``None`` leaves a value as is)."""
+    if session_id:
+        context = otel_context.set_value(_SESSION_KEY, session_id, context)
+    if user_id:
+        context = otel_context.set_value(_USER_KEY, user_id, context)
+    return context
+
+
 def _identity(value: object, what: str) -> str | None:
     if value is None:
         return None

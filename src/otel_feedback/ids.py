@@ -11,7 +11,10 @@ def _parse(value: object, digits: int, what: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         if 0 < value < 1 << (4 * digits):
             return value
-        raise InvalidTargetError(f"{what} {value!r} is out of range; expected a non-zero id")
+        raise InvalidTargetError(
+            f"{what} {value!r} is out of range; pass the non-zero {4 * digits}-bit id of a "
+            f"real span (span.get_span_context().{what.replace(' ', '_')})"
+        )
     if not isinstance(value, str):
         raise InvalidTargetError(
             f"{what} must be a {digits}-character hex string, got a {type(value).__name__}"
@@ -23,7 +26,11 @@ def _parse(value: object, digits: int, what: str) -> int:
         )
     number = int(value, 16)
     if number == 0:
-        raise InvalidTargetError(f"{what} {value!r} is all zeros, which OpenTelemetry rejects")
+        raise InvalidTargetError(
+            f"{what} {value!r} is all zeros, which OpenTelemetry rejects as invalid; pass the "
+            f"id of a real span (format_{what.replace(' ', '_')}(span.get_span_context()."
+            f"{what.replace(' ', '_')}))"
+        )
     return number
 
 

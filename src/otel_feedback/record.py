@@ -71,7 +71,9 @@ def build_feedback(
     feedback_id = uuid.uuid4().hex
     event: Attributes = {"gen_ai.evaluation.name": checked_name}
     if isinstance(value, (bool, int, float)):
-        event["gen_ai.evaluation.score.value"] = float(value)
+        score = _score(value)
+        if score is not None:
+            event["gen_ai.evaluation.score.value"] = score
     text_label = _text(label, "label", strict)
     if text_label is not None:
         event["gen_ai.evaluation.score.label"] = text_label
@@ -91,11 +93,30 @@ def build_feedback(
         event["feedback.source.id"] = source_text
     event["feedback.kind"] = _kind(kind, strict)
     event["feedback.timestamp"] = iso_utc(given_at_ns)
-    event.update(flatten({"value": value}, prefix="feedback", strict=strict))
+    # Flattened once, so a problem in the value is reported (and counted) once.
+    value_attributes = flatten({"value": value}, prefix="feedback", strict=strict)
+    event.update(value_attributes)
     if metadata:
         event.update(flatten(metadata, prefix="feedback.metadata", strict=strict))
-    state = flatten({checked_name: value}, prefix="feedback", strict=strict)
+    state = _state(checked_name, value_attributes)
     return Feedback(feedback_id, checked_name, given_at_ns, state, _fit_event(event, strict))
+
+
+def _score(value: bool | int | float) -> float | None:
+    """The numeric score; ``None`` for an int too large for a float (its value is kept as a
+    string in ``feedback.value``)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+def _state(name: str, value_attributes: Attributes) -> Attributes:
+    """``feedback.value[.<path>]`` keys renamed ``feedback.<name>[.<path>]`` (a dotted name is
+    a path, as in :func:`flatten`)."""
+    base = "feedback." + ".".join(part for part in name.split(".") if part)
+    cut = len("feedback.value")
+    return {base + key[cut:]: item for key, item in value_attributes.items()}
 
 
 def _fit_event(event: Attributes, strict: bool | None) -> Attributes:

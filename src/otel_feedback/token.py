@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import re
 import struct
 import time
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ _U64 = struct.Struct(">Q")
 _LEN = struct.Struct(">H")
 _SIGNATURE_BYTES = 16
 _MAX_IDENTITY_BYTES = 256
+_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,18 +93,35 @@ def _sign(key: bytes, message: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
 
 
+_FIX = "; pass the token exactly as current_feedback_token() returned it"
+_FIX_SECRET = (
+    f"; give this process the same {SECRET_ENV} (or secret=) as the process that issued it"
+)
+
+
 def parse_feedback_token(token: str, *, secret: str | bytes | None = None) -> FeedbackToken:
     """Decode a token from :func:`current_feedback_token`.
 
-    Raises :class:`~otel_feedback.InvalidTokenError` saying what is wrong. When a secret is
-    given or configured, the token must carry a valid signature.
+    Raises :class:`~otel_feedback.InvalidTokenError` saying what is wrong and how to fix it.
+    When a secret is given or configured, the token must carry a valid signature.
     """
+    try:
+        return _parse(token, secret)
+    except InvalidTokenError as error:
+        text = str(error)
+        fix = _FIX_SECRET if "signed" in text or "signature" in text else _FIX
+        raise InvalidTokenError(text + fix) from None
+
+
+def _parse(token: str, secret: str | bytes | None) -> FeedbackToken:
     if not isinstance(token, str) or not token:
-        raise InvalidTokenError(
-            f"a feedback token must be a non-empty string, got {type(token).__name__}"
-        )
+        got = "an empty string" if isinstance(token, str) else f"a {type(token).__name__}"
+        raise InvalidTokenError(f"a feedback token must be a non-empty string, got {got}")
     if len(token) > 2048:
         raise InvalidTokenError(f"feedback token is {len(token)} characters; tokens are < 2048")
+    if not _ALPHABET.fullmatch(token):
+        # urlsafe_b64decode would silently skip such characters.
+        raise InvalidTokenError("feedback token is not URL-safe base64: it has other characters")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (binascii.Error, ValueError) as exc:
