@@ -73,3 +73,34 @@ def test_token_with_invalid_ids_is_rejected() -> None:
 def test_too_long_token_is_rejected() -> None:
     with pytest.raises(fb.InvalidTokenError, match="2048"):
         fb.parse_feedback_token("A" * 5000)
+
+
+def test_overlong_identity_is_left_out_and_reported(caplog: pytest.LogCaptureFixture) -> None:
+    fb.reset_diagnostics()
+    token = fb.FeedbackToken(
+        trace_id=1, span_id=2, issued_at_ns=3, session_id="s" * 2000, user_id="u-1"
+    ).encode()
+    parsed = fb.parse_feedback_token(token)
+    assert parsed.session_id is None
+    assert parsed.user_id == "u-1"
+    assert fb.diagnostics()["token_identity_omitted"] == 1
+    assert "too long for a feedback token" in caplog.text
+
+
+def test_token_for_a_given_span_carries_that_span_identity() -> None:
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+
+    provider = TracerProvider()
+    processor = fb.FeedbackSpanProcessor()
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("t")
+    try:
+        with fb.using_session("own-session"):
+            span = tracer.start_span("answer")
+        with fb.using_session("other-session"):
+            token = fb.current_feedback_token(span)
+        span.end()
+    finally:
+        provider.shutdown()
+    assert token is not None
+    assert fb.parse_feedback_token(token).session_id == "own-session"

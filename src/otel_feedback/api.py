@@ -229,8 +229,12 @@ def current_feedback_token(
         )
         return None
     attributes = getattr(target_span, "attributes", None) or {}
-    session_id = current_session_id() or attributes.get("session.id")
-    user_id = current_user_id() or attributes.get("user.id")
+    if span is None:  # the current span: the context's identity is the freshest
+        session_id = current_session_id() or attributes.get("session.id")
+        user_id = current_user_id() or attributes.get("user.id")
+    else:  # a span handed in: its own identity, whatever the current context says
+        session_id = attributes.get("session.id") or current_session_id()
+        user_id = attributes.get("user.id") or current_user_id()
     issued_at_ns = now_ns()
     ended_at_ns = getattr(target_span, "end_time", None)
     if isinstance(ended_at_ns, int) and ended_at_ns < issued_at_ns:

@@ -18,6 +18,7 @@ import struct
 import time
 from dataclasses import dataclass
 
+from otel_feedback._diagnostics import count, logger
 from otel_feedback.errors import InvalidTokenError
 from otel_feedback.ids import span_id_hex, trace_id_hex
 
@@ -28,7 +29,7 @@ _HEAD = struct.Struct(">BB16s8s")
 _U64 = struct.Struct(">Q")
 _LEN = struct.Struct(">H")
 _SIGNATURE_BYTES = 16
-_MAX_IDENTITY_BYTES = 256
+_MAX_IDENTITY_BYTES = 1024
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
 
 
@@ -63,9 +64,17 @@ class FeedbackToken:
             body += self.root_span_id.to_bytes(8, "big")
         body += _U64.pack(max(0, self.issued_at_ns))
         for flag, text in ((_HAS_SESSION, self.session_id), (_HAS_USER, self.user_id)):
-            if text:
+            raw = text.encode("utf-8") if text else b""
+            if len(raw) > _MAX_IDENTITY_BYTES:
+                count("token_identity_omitted")
+                logger.warning(
+                    "a session or user id of %d bytes is too long for a feedback token (max %d); "
+                    "left out, so late feedback carries the ids of the context it is sent from",
+                    len(raw),
+                    _MAX_IDENTITY_BYTES,
+                )
+            elif raw:
                 flags |= flag
-                raw = text.encode("utf-8")[:_MAX_IDENTITY_BYTES]
                 body += _LEN.pack(len(raw)) + raw
         key = _secret(secret)
         if key is not None:
