@@ -1,5 +1,8 @@
 """Write flattened feedback onto an open SDK span — the one module that touches SDK internals.
 
+It also lets ``FeedbackSpanProcessor`` read the few fields it needs from every span without
+a Python property call per field (see :func:`span_fields`).
+
 ``set_attributes`` re-validates every value and, past ``SpanLimits.max_span_attributes``,
 silently evicts the span's *oldest* attributes. Flattened feedback is already clean, and must
 never evict what the application set. So, when the span is the SDK's ``Span`` with the
@@ -17,7 +20,9 @@ import threading
 from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk.trace import Event, Span, SpanLimits
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanLimits
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext
 from opentelemetry.util.types import AttributeValue
 
 from otel_feedback._diagnostics import logger
@@ -149,3 +154,87 @@ def _limits() -> SpanLimits:
     if _default_limits is None:
         _default_limits = SpanLimits()
     return _default_limits
+
+
+# -- reading spans in the processor's hooks -------------------------------------------------
+#
+# FeedbackSpanProcessor.on_start / on_end run for every span, and read its context, parent,
+# scope and start / end time. Through the public properties that is a Python call per field
+# (about a third of the processor's cost); the SDK's ReadableSpan keeps the same values in
+# plain attributes. A class whose properties are ReadableSpan's own, when a probe of
+# ReadableSpan confirms the attributes hold what the properties return, is read directly;
+# any other span goes through SpanFields, which reads the public properties.
+
+_FIELD_PROPERTIES = ("context", "parent", "instrumentation_scope", "start_time", "end_time")
+
+
+class SpanFields:
+    """What the processor reads from a span, taken from its public properties (fallback).
+
+    ``_context`` and ``_parent`` are ``(trace_id, span_id, is_remote)`` tuples or ``None``,
+    which is how a SpanContext reads by index.
+    """
+
+    __slots__ = ("_context", "_end_time", "_instrumentation_scope", "_parent", "_start_time")
+
+    def __init__(self, span: Any) -> None:
+        self._context = _ids(getattr(span, "context", None))
+        self._parent = _ids(getattr(span, "parent", None))
+        self._instrumentation_scope = getattr(span, "instrumentation_scope", None)
+        self._start_time = getattr(span, "start_time", None)
+        self._end_time = getattr(span, "end_time", None)
+
+
+def _ids(span_context: Any) -> tuple[int, int, bool] | None:
+    if span_context is None:
+        return None
+    return (span_context.trace_id, span_context.span_id, span_context.is_remote)
+
+
+def _probe_fields() -> bool:
+    try:
+        context = SpanContext(0xA1, 0xB2, False)
+        parent = SpanContext(0xA1, 0xC3, True)
+        scope = InstrumentationScope("probe")
+        span: Any = ReadableSpan(
+            name="probe",
+            context=context,
+            parent=parent,
+            instrumentation_scope=scope,
+            start_time=5,
+            end_time=7,
+        )
+        return (
+            span._context is span.context is context
+            and span._parent is span.parent is parent
+            and span._instrumentation_scope is span.instrumentation_scope is scope
+            and span._start_time == span.start_time == 5
+            and span._end_time == span.end_time == 7
+            and context[:3] == (context.trace_id, context.span_id, context.is_remote)
+            and parent[:3] == (parent.trace_id, parent.span_id, parent.is_remote)
+        )
+    except Exception:  # noqa: BLE001 - any surprise means: use the public properties
+        return False
+
+
+_fields_ok = _probe_fields()
+_field_classes: dict[type, bool] = {}
+DIRECT_FIELD_CLASSES: set[type] = set()
+"""Span classes read directly; the processor checks membership before calling span_fields."""
+
+
+def span_fields(span: Any) -> Any:
+    """``span`` itself when its class can be read directly, else a :class:`SpanFields`."""
+    kind = type(span)
+    direct = _field_classes.get(kind)
+    if direct is None:
+        direct = (
+            _fields_ok
+            and issubclass(kind, ReadableSpan)
+            and all(getattr(kind, name, None) is getattr(ReadableSpan, name)
+                    for name in _FIELD_PROPERTIES)
+        )
+        _field_classes[kind] = direct
+        if direct:
+            DIRECT_FIELD_CLASSES.add(kind)
+    return span if direct else SpanFields(span)

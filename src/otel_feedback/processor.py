@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from otel_feedback.context import SESSION_ID, USER_ID, current_session_id, current_user_id
+from otel_feedback import _spanwrite
+from otel_feedback.context import (
+    _OPENINFERENCE_SESSION_KEY,
+    _OPENINFERENCE_USER_KEY,
+    _SESSION_KEY,
+    _USER_KEY,
+    SESSION_ID,
+    USER_ID,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import LoggerProvider
@@ -67,7 +76,13 @@ class FeedbackSpanProcessor(SpanProcessor):
         self._open: dict[int, Span] = {}
         self._ended: dict[int, int] = {}
         self._roots: dict[int, RootInfo] = {}
+        # Insertion order of _ended / _roots keys, so the oldest is found in O(1): a dict
+        # keeps order too, but after many deletions at its front, next(iter(d)) walks
+        # over all the deleted slots (microseconds per span at 10 000 entries).
+        self._ended_order: deque[int] = deque()
+        self._roots_order: deque[int] = deque()
         self._evict_lock = threading.Lock()
+        self._last_identity: tuple[Any, str | None, str | None] = (None, None, None)
         self._shut_down = False
         _register(self)
 
@@ -78,43 +93,91 @@ class FeedbackSpanProcessor(SpanProcessor):
         if self._shut_down:
             return
         try:
-            session_id = current_session_id(parent_context)
-            if session_id is not None:
-                span.set_attribute(SESSION_ID, session_id)
-            user_id = current_user_id(parent_context)
-            if user_id is not None:
-                span.set_attribute(USER_ID, user_id)
-            span_context = span.context
+            context = parent_context if parent_context is not None else _get_current()
+            identity = self._last_identity
+            if identity[0] is not context:
+                identity = self._identity_of(context)
+            if identity[1] is not None:
+                span.set_attribute(SESSION_ID, identity[1])
+            if identity[2] is not None:
+                span.set_attribute(USER_ID, identity[2])
+            fields: Any = span if span.__class__ in _DIRECT else _span_fields(span)
+            span_context = fields._context  # (trace_id, span_id, is_remote, ...)
+            span_id = span_context[1]
             opened = self._open
-            opened[span_context.span_id] = span
+            opened[span_id] = span
             if len(opened) > self.max_tracked_spans:
                 self._evict(opened, self.max_tracked_spans)
-            parent = span.parent
-            if parent is None or parent.is_remote:
-                scope = span.instrumentation_scope
+            parent = fields._parent
+            if parent is None or parent[2]:  # a local root: no parent, or a remote one
+                scope = fields._instrumentation_scope
                 if scope is None or scope.name != SCOPE_NAME:
-                    self._remember_root(span_context.trace_id, span_context.span_id, span)
+                    self._remember_root(span_context[0], span_id, fields._start_time)
         except Exception:  # noqa: BLE001 - a processor must never raise into the host app
             _log_internal_error("on_start")
 
     def on_end(self, span: ReadableSpan) -> None:
         """Stop tracking ``span``; remember when it ended."""
         try:
-            span_context = span.context
+            fields: Any = span if span.__class__ in _DIRECT else _span_fields(span)
+            span_context = fields._context
             if span_context is None:
                 return
-            span_id = span_context.span_id
+            span_id = span_context[1]
             if self._open.pop(span_id, None) is None:
                 return
+            end_time = fields._end_time
             ended = self._ended
-            ended[span_id] = span.end_time or 0
-            if len(ended) > self.max_tracked_spans:
-                self._evict(ended, self.max_tracked_spans)
-            root = self._roots.get(span_context.trace_id)
+            if span_id in ended:  # the same span id again keeps its place, as in a dict
+                ended[span_id] = end_time or 0
+            else:
+                ended[span_id] = end_time or 0
+                order = self._ended_order
+                order.append(span_id)
+                if len(ended) > self.max_tracked_spans and order:
+                    ended.pop(order.popleft(), None)
+            root = self._roots.get(span_context[0])
             if root is not None and root.span_id == span_id:
-                root.end_time = span.end_time
+                root.end_time = end_time
         except Exception:  # noqa: BLE001 - a processor must never raise into the host app
             _log_internal_error("on_end")
+
+    def _remember_root(self, trace_id: int, span_id: int, start_time: int | None) -> None:
+        roots = self._roots
+        known = roots.get(trace_id)
+        if known is None:
+            roots[trace_id] = RootInfo(span_id, start_time)
+            order = self._roots_order
+            order.append(trace_id)
+            if len(roots) > self.max_tracked_traces and order:
+                roots.pop(order.popleft(), None)
+        elif known.end_time is not None:  # a new local root of a known trace keeps its place
+            roots[trace_id] = RootInfo(span_id, start_time)
+
+    def _identity_of(
+        self, context: otel_context.Context
+    ) -> tuple[otel_context.Context, str | None, str | None]:
+        """Session and user ids in ``context`` (as current_session_id / current_user_id).
+
+        Remembered with the context they came from: contexts are immutable, and spans
+        started one after another usually share theirs (siblings, or a loop of roots), so
+        the next ``on_start`` compares one reference instead of reading four keys. The
+        reference keeps that one context alive until the next span starts.
+        """
+        get = context.get
+        session_id = get(_SESSION_KEY)
+        if session_id is None:
+            session_id = get(_OPENINFERENCE_SESSION_KEY)
+        user_id = get(_USER_KEY)
+        if user_id is None:
+            user_id = get(_OPENINFERENCE_USER_KEY)
+        identity = (
+            context,
+            session_id if isinstance(session_id, str) and session_id else None,
+            user_id if isinstance(user_id, str) and user_id else None,
+        )
+        self._last_identity = identity
+        return identity
 
     def shutdown(self) -> None:
         """Forget all tracked spans and stop tracking; flushes the log provider we emit to."""
@@ -124,6 +187,9 @@ class FeedbackSpanProcessor(SpanProcessor):
         self._open.clear()
         self._ended.clear()
         self._roots.clear()
+        self._ended_order.clear()
+        self._roots_order.clear()
+        self._last_identity = (None, None, None)
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Flush the log records this processor emits (spans flush with their provider).
@@ -155,14 +221,6 @@ class FeedbackSpanProcessor(SpanProcessor):
 
     # -- internals ----------------------------------------------------------------------
 
-    def _remember_root(self, trace_id: int, span_id: int, span: Span) -> None:
-        roots = self._roots
-        known = roots.get(trace_id)
-        if known is None or known.end_time is not None:
-            roots[trace_id] = RootInfo(span_id, span.start_time)
-            if len(roots) > self.max_tracked_traces:
-                self._evict(roots, self.max_tracked_traces)
-
     def _evict(self, table: dict[int, Any], limit: int) -> None:
         """Drop the oldest entries past ``limit`` (dicts keep insertion order)."""
         with self._evict_lock:
@@ -171,6 +229,11 @@ class FeedbackSpanProcessor(SpanProcessor):
                     del table[next(iter(table))]
                 except (KeyError, RuntimeError, StopIteration):  # noqa: PERF203 - a racing thread
                     continue
+
+
+_get_current = otel_context.get_current
+_DIRECT = _spanwrite.DIRECT_FIELD_CLASSES
+_span_fields = _spanwrite.span_fields
 
 
 def _log_internal_error(hook: str) -> None:

@@ -1,0 +1,236 @@
+"""FeedbackSpanProcessor's hot-path shortcuts behave exactly like the plain code they replace.
+
+* Span fields are read directly for SDK span classes and through the public properties
+  (``_spanwrite.SpanFields``) for anything else: both give the same tracked state.
+* Session / user ids are remembered per context object: a different context, an explicit
+  ``parent_context`` or non-string / empty ids give what ``current_session_id`` /
+  ``current_user_id`` give.
+* Eviction of ended spans and roots keeps exactly the newest ``max_tracked_*`` entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider, _Span
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.trace import SpanContext
+
+import otel_feedback as fb
+from otel_feedback import _spanwrite, processor
+from otel_feedback.context import current_session_id, current_user_id
+
+
+@pytest.fixture
+def provider() -> Iterator[tuple[TracerProvider, fb.FeedbackSpanProcessor]]:
+    tracer_provider = TracerProvider()
+    feedback = fb.FeedbackSpanProcessor(
+        max_tracked_spans=5, max_tracked_traces=3, tracer_provider=tracer_provider
+    )
+    tracer_provider.add_span_processor(feedback)
+    yield tracer_provider, feedback
+    tracer_provider.shutdown()
+
+
+def _state(feedback: fb.FeedbackSpanProcessor) -> tuple[Any, ...]:
+    return (
+        dict(feedback._open),
+        dict(feedback._ended),
+        {k: (v.span_id, v.start_time, v.end_time) for k, v in feedback._roots.items()},
+        feedback.tracked_counts,
+    )
+
+
+def _workload(tracer: trace.Tracer) -> list[Any]:
+    spans = []
+    for index in range(7):
+        with tracer.start_as_current_span(f"root-{index}") as root:
+            spans.append(root)
+            for child_index in range(index % 3):
+                with tracer.start_as_current_span(f"child-{child_index}") as child:
+                    spans.append(child)
+    spans.append(tracer.start_span("left-open"))
+    return spans
+
+
+class _ApiOnlyReadable(ReadableSpan):
+    """A span class overriding a property: must be read through the public properties."""
+
+    @property
+    def context(self) -> Any:
+        return self._context
+
+
+def test_sdk_span_classes_are_read_directly() -> None:
+    assert _spanwrite._fields_ok
+    assert _spanwrite.span_fields(ReadableSpan(name="x")) is not None
+    span = ReadableSpan(name="x", context=SpanContext(1, 2, False))
+    assert _spanwrite.span_fields(span) is span
+    assert ReadableSpan in _spanwrite.DIRECT_FIELD_CLASSES
+    overriding = _ApiOnlyReadable(name="y", context=SpanContext(1, 3, False), start_time=4)
+    fields = _spanwrite.span_fields(overriding)
+    assert isinstance(fields, _spanwrite.SpanFields)
+    assert fields._context == (1, 3, False)
+    assert fields._parent is None
+    assert fields._start_time == 4
+    assert _ApiOnlyReadable not in _spanwrite.DIRECT_FIELD_CLASSES
+
+
+class _CountingIds(IdGenerator):
+    """Deterministic ids, so two runs of the same workload can be compared key by key."""
+
+    def __init__(self) -> None:
+        self.next = 0
+
+    def generate_span_id(self) -> int:
+        self.next += 1
+        return self.next
+
+    def generate_trace_id(self) -> int:
+        self.next += 1
+        return self.next << 64
+
+
+def _run_workload(public: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
+    with monkeypatch.context() as patch:
+        if public:
+            patch.setattr(processor, "_DIRECT", set())
+            patch.setattr(processor, "_span_fields", _spanwrite.SpanFields)
+        tracer_provider = TracerProvider(id_generator=_CountingIds())
+        feedback = fb.FeedbackSpanProcessor(
+            max_tracked_spans=5, max_tracked_traces=3, tracer_provider=tracer_provider
+        )
+        tracer_provider.add_span_processor(feedback)
+        spans = _workload(tracer_provider.get_tracer("fast"))
+        state = _state(feedback)
+        spans[-1].end()
+        after = _state(feedback)
+        tracer_provider.shutdown()
+    return state, after
+
+
+def test_direct_reads_and_public_properties_track_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    direct = _run_workload(False, monkeypatch)
+    public = _run_workload(True, monkeypatch)
+    for direct_state, public_state in zip(direct, public, strict=True):
+        assert direct_state[0].keys() == public_state[0].keys()
+        assert [s.name for s in direct_state[0].values()] == [
+            s.name for s in public_state[0].values()
+        ]
+        assert list(direct_state[1]) == list(public_state[1])
+        assert list(direct_state[2]) == list(public_state[2])
+        assert [v[0] for v in direct_state[2].values()] == [
+            v[0] for v in public_state[2].values()
+        ]
+        assert direct_state[3] == public_state[3]
+    assert direct[0][3] == {"open": 1, "ended": 5, "roots": 3}
+    assert direct[1][3] == {"open": 0, "ended": 5, "roots": 3}
+    # The last root (left open) got its end remembered, both ways.
+    assert all(v[2] is not None for v in direct[1][2].values())
+    assert all(v[2] is not None for v in public[1][2].values())
+
+
+def test_eviction_keeps_exactly_the_newest(
+    provider: tuple[TracerProvider, fb.FeedbackSpanProcessor],
+) -> None:
+    tracer_provider, feedback = provider
+    tracer = tracer_provider.get_tracer("evict")
+    ended = []
+    for index in range(40):
+        with tracer.start_as_current_span(f"root-{index}") as span:
+            pass
+        ended.append(span)
+        counts = feedback.tracked_counts
+        assert counts["ended"] == min(index + 1, 5)
+        assert counts["roots"] == min(index + 1, 3)
+    newest = [s.get_span_context() for s in ended[-5:]]
+    assert list(feedback._ended) == [c.span_id for c in newest]
+    assert list(feedback._roots) == [c.trace_id for c in newest[-3:]]
+    for span, context in zip(ended[-5:], newest, strict=True):
+        assert feedback.end_time_of(context.span_id) == span.end_time
+    assert feedback.end_time_of(ended[-6].get_span_context().span_id) is None
+    assert len(feedback._ended_order) == 5
+    assert len(feedback._roots_order) == 3
+
+
+def _started_ids(tracer: trace.Tracer, context: otel_context.Context | None) -> dict[str, Any]:
+    span = tracer.start_span("s", context=context)
+    span.end()
+    attributes = dict(span.attributes or {})  # type: ignore[attr-defined]
+    return {k: attributes.get(k) for k in ("session.id", "user.id")}
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({}, (None, None)),
+        ({"session": "s1"}, ("s1", None)),
+        ({"session": "s1", "user": "u1"}, ("s1", "u1")),
+        ({"oi_session": "oi-s", "oi_user": "oi-u"}, ("oi-s", "oi-u")),
+        ({"session": "", "oi_session": "oi-s"}, (None, None)),
+        ({"session": 42, "user": ""}, (None, None)),
+        ({"oi_session": 7, "user": "u"}, (None, "u")),
+    ],
+)
+def test_identity_matches_the_context_helpers(
+    provider: tuple[TracerProvider, fb.FeedbackSpanProcessor],
+    values: dict[str, Any],
+    expected: tuple[str | None, str | None],
+) -> None:
+    from otel_feedback.context import (  # noqa: PLC0415
+        _OPENINFERENCE_SESSION_KEY,
+        _OPENINFERENCE_USER_KEY,
+        _SESSION_KEY,
+        _USER_KEY,
+    )
+
+    keys = {
+        "session": _SESSION_KEY,
+        "user": _USER_KEY,
+        "oi_session": _OPENINFERENCE_SESSION_KEY,
+        "oi_user": _OPENINFERENCE_USER_KEY,
+    }
+    tracer_provider, _ = provider
+    tracer = tracer_provider.get_tracer("identity")
+    context = otel_context.Context()
+    for name, value in values.items():
+        context = otel_context.set_value(keys[name], value, context)
+    assert (current_session_id(context), current_user_id(context)) == expected
+    want = {"session.id": expected[0], "user.id": expected[1]}
+    assert _started_ids(tracer, context) == want  # explicit parent context
+    assert _started_ids(tracer, context) == want  # the same context again (remembered)
+    token = otel_context.attach(context)
+    try:
+        assert _started_ids(tracer, None) == want  # from the current context
+    finally:
+        otel_context.detach(token)
+    assert _started_ids(tracer, otel_context.Context()) == {"session.id": None, "user.id": None}
+
+
+def test_identity_follows_the_current_context(
+    provider: tuple[TracerProvider, fb.FeedbackSpanProcessor],
+) -> None:
+    tracer_provider, _ = provider
+    tracer = tracer_provider.get_tracer("identity")
+    seen = []
+    for session in ("a", "b", "b", "a"):
+        with fb.using_session(session, user_id=f"user-{session}"):
+            for _ in range(2):
+                with tracer.start_as_current_span("s") as span:
+                    seen.append(dict(span.attributes or {}))  # type: ignore[attr-defined]
+    with tracer.start_as_current_span("outside") as span:
+        seen.append(dict(span.attributes or {}))  # type: ignore[attr-defined]
+    sessions = [s.get("session.id") for s in seen]
+    users = [s.get("user.id") for s in seen]
+    assert sessions == ["a", "a", "b", "b", "b", "b", "a", "a", None]
+    assert users == ["user-a"] * 2 + ["user-b"] * 4 + ["user-a"] * 2 + [None]
+
+
+def test_sdk_span_subclass_is_the_class_seen_at_start() -> None:
+    assert issubclass(_Span, ReadableSpan)
