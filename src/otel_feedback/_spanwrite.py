@@ -128,10 +128,11 @@ def _write_direct(
 def _write_public(
     span: Span, attributes: Attributes, event: tuple[str, Attributes] | None
 ) -> Attributes | None:
-    if span.end_time is not None or not span.is_recording():
+    if not span.is_recording() or getattr(span, "end_time", None) is not None:
         return None
-    existing = span.attributes or {}
-    limit = _limits().max_span_attributes
+    existing = getattr(span, "attributes", None) or {}
+    limits = getattr(span, "_limits", None)  # an SDK span's own limits, when it has them
+    limit = (limits if isinstance(limits, SpanLimits) else _limits()).max_span_attributes
     free = limit - len(existing) if limit is not None else len(attributes)
     fitting: Attributes = {}
     overflow: Attributes = {}

@@ -125,6 +125,12 @@ class FeedbackSpanProcessor(SpanProcessor):
                 return
             span_id = span_context[1]
             if self._open.pop(span_id, None) is None:
+                # Not tracked: evicted from the open table while open (a long-lived root
+                # with many concurrent children), or started before this processor was
+                # added. A remembered local root still gets its end.
+                root = self._roots.get(span_context[0])
+                if root is not None and root.span_id == span_id and root.end_time is None:
+                    root.end_time = fields._end_time
                 return
             end_time = fields._end_time
             ended = self._ended
