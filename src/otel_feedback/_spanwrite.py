@@ -103,6 +103,13 @@ def _write_direct(
         with bounded._lock:
             stored = bounded._dict
             free = maxlen - len(stored) if maxlen is not None else len(attributes)
+            if max_value_len is None and free >= len(attributes) and stored.keys().isdisjoint(
+                attributes
+            ):
+                # All new keys, all fit, nothing to truncate: what the loop below does,
+                # in one C call.
+                stored.update(attributes)
+                attributes = {}
             for key, value in attributes.items():
                 clean = value if max_value_len is None else _truncate(value, max_value_len)
                 if key in stored:

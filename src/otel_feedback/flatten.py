@@ -75,6 +75,14 @@ def flatten(
     ``prefix`` itself. Never raises unless ``strict`` (or ``OTEL_FEEDBACK_STRICT=true``).
     """
     walk = _Walk(limits, strict)
+    if type(value) is dict:  # the usual case, without the checks below
+        try:
+            walk.mapping(value, f"{prefix}." if prefix else "", 0, 0)
+        except FeedbackError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - RecursionError, or user code raising
+            _walk_failed(exc, strict)
+        return walk.out
     try:
         fields = None if isinstance(value, Mapping) else _top_fields(value)
         if fields is not None:  # a dataclass, model, ... passed whole is the top-level mapping
@@ -92,21 +100,27 @@ def flatten(
                 ),
                 strict,
             )
-    except RecursionError:
+    except FeedbackError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - user containers (__iter__, items) may raise
+        _walk_failed(exc, strict)
+    return walk.out
+
+
+def _walk_failed(exc: Exception, strict: bool | None) -> None:
+    """Report a walk stopped by a RecursionError or by user code raising."""
+    if isinstance(exc, RecursionError):
         report(
             "too_deep",
             FlattenError("value nests deeper than Python's recursion limit; rest omitted"),
             strict,
         )
-    except FeedbackError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - user containers (__iter__, items) may raise
+    else:
         report(
             "unsupported_value",
             UnsupportedValueError(f"flattening raised {exc!r}; rest omitted"),
             strict,
         )
-    return walk.out
 
 
 def _top_fields(value: object) -> dict[str, Any] | None:
@@ -134,20 +148,48 @@ class _Walk:
     # -- containers ---------------------------------------------------------------------
 
     def mapping(self, mapping: Mapping[Any, Any], base: str, objects: int, arrays: int) -> None:
-        """Write every entry of ``mapping`` under ``base`` (which ends with a dot, or is empty)."""
+        """Write every entry of ``mapping`` under ``base`` (which ends with a dot, or is empty).
+
+        The hot path of every helper, so plain leaves are written inline (what
+        :meth:`value` does for them) and the mapping joins ``active`` only once it has a
+        container child: a cycle can only be closed through one.
+        """
         ident = id(mapping)
-        if ident in self.active:
+        active = self.active
+        if ident in active:
             self.cycle(base[:-1])
             return
-        self.active.add(ident)
+        registered = False
         for key in mapping:
             if type(key) is not str or not key or "." in key:
+                active.add(ident)
+                registered = True
                 mapping = self.resolve_paths(mapping, base)
                 break
-        value = self.value
+        out = self.out
         for key, item in mapping.items():
-            value(base + key, item, objects, arrays)
-        self.active.discard(ident)
+            kind = type(item)
+            if kind is str or kind is bool:
+                out[base + key] = item
+            elif kind is int:
+                out[base + key] = item if INT64_MIN <= item <= INT64_MAX else str(item)
+            elif kind is float:
+                out[base + key] = item if item - item == 0.0 else float_text(item)
+            elif item is not None:
+                if not registered:
+                    active.add(ident)
+                    registered = True
+                if kind is dict or kind is _Merged:
+                    if objects >= self.max_object:
+                        self.overflow(base + key, item, "object")
+                    else:
+                        self.mapping(item, f"{base}{key}.", objects + 1, arrays)
+                elif kind is list or kind is tuple:
+                    self.sequence(base + key, item, objects, arrays)
+                else:
+                    self.other(base + key, item, objects, arrays)
+        if registered:
+            active.discard(ident)
 
     def nested(self, key: str, mapping: Mapping[Any, Any], objects: int, arrays: int) -> None:
         if objects >= self.max_object:
@@ -159,19 +201,31 @@ class _Walk:
         if arrays >= self.max_array:
             self.overflow(key, items, "array")
             return
-        native = _native_array(items)
-        if native is not None:
-            self.out[key] = native
-            return
+        # A list of objects (the usual indexed case) skips the native-array attempt.
+        if not items or type(items[0]) is not dict:
+            native = _native_array(items)
+            if native is not None:
+                self.out[key] = native
+                return
         ident = id(items)
-        if ident in self.active:
+        active = self.active
+        if ident in active:
             self.cycle(key)
             return
-        self.active.add(ident)
-        value = self.value
-        for index, item in enumerate(items):
-            value(f"{key}.{index}", item, objects, arrays + 1)
-        self.active.discard(ident)
+        active.add(ident)
+        deeper = arrays + 1
+        if objects < self.max_object:
+            mapping = self.mapping
+            inner = objects + 1
+            for index, item in enumerate(items):
+                if type(item) is dict:  # a list of objects
+                    mapping(item, f"{key}.{index}.", inner, deeper)
+                else:
+                    self.value(f"{key}.{index}", item, objects, deeper)
+        else:
+            for index, item in enumerate(items):
+                self.value(f"{key}.{index}", item, objects, deeper)
+        active.discard(ident)
 
     # -- leaves -------------------------------------------------------------------------
 
