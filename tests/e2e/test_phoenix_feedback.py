@@ -83,14 +83,25 @@ def test_live_session_and_late_feedback(phoenix: PhoenixServer, provider: Tracer
         with tracer.start_as_current_span("tool"):
             fb.enrich_session(feedback={"liked": True}, metadata={"channel": "web"})
         fb.enrich_span(
-            feedback={"rating": 5, "step1": {"retry": True}, "edits": [{"value": "NY"}],
-                      "tags": ["short", "right"]},
+            feedback={
+                "rating": 5,
+                "step1": {"retry": True},
+                "edits": [{"value": "NY"}],
+                "tags": ["short", "right"],
+            },
             metrics={"judge": {"relevance": 0.9}},
         )
         fb.log_feedback("copied", True, kind="implicit", source_id="web_ui")
         token = fb.current_feedback_token()
-    fb.log_feedback("user_rating", 4, target=token, source="human", source_id="u-e2e",
-                    reason="helpful", label="good")
+    fb.log_feedback(
+        "user_rating",
+        4,
+        target=token,
+        source="human",
+        source_id="u-e2e",
+        reason="helpful",
+        label="good",
+    )
     fb.log_feedback("coherence", 0.75, trace_id=_hex_trace(chat), source="LLM_JUDGE")
     provider.force_flush()
 
@@ -142,8 +153,9 @@ def test_feedback_from_another_process(phoenix: PhoenixServer, provider: TracerP
     provider.force_flush()
     assert token is not None
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    env.update(OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
-               OTEL_EXPORTER_OTLP_ENDPOINT=phoenix.base_url)
+    env.update(
+        OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", OTEL_EXPORTER_OTLP_ENDPOINT=phoenix.base_url
+    )
     frontend = (
         "import sys, otel_feedback as fb\n"
         "p = fb.configure(service_name='e2e-frontend')\n"
@@ -181,7 +193,11 @@ def test_demo_app_reads_feedback_back(phoenix: PhoenixServer) -> None:
     )
     result = subprocess.run(
         [sys.executable, str(REPO / "examples" / "demo_app.py")],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 of them late feedback spans" in result.stdout
