@@ -494,7 +494,8 @@ def test_unknown_object(caplog: pytest.LogCaptureFixture, strict_flatten: Flatte
     }
     assert_reported(caplog, "unsupported_value", 2)
     assert reported(caplog)[0] == (
-        "unsupported_value: 'feedback.o': a Opaque has no attribute form; kept its str()"
+        "unsupported_value: 'feedback.o': a Opaque has no attribute form; convert it to a str, "
+        "number, bool, list or mapping (default mode stores its str())"
     )
     with pytest.raises(UnsupportedValueError, match="Opaque"):
         strict_flatten({"o": Opaque()})

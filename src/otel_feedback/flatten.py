@@ -278,7 +278,8 @@ class _Walk:
             report(
                 "unsupported_value",
                 UnsupportedValueError(
-                    f"{key!r}: a {describe(item)} has no attribute form; kept its str()"
+                    f"{key!r}: a {describe(item)} has no attribute form; convert it to a str, "
+                    "number, bool, list or mapping (default mode stores its str())"
                 ),
                 self.strict,
             )
