@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider, _Span
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider, _Span
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import SpanContext
 
@@ -234,3 +234,49 @@ def test_identity_follows_the_current_context(
 
 def test_sdk_span_subclass_is_the_class_seen_at_start() -> None:
     assert issubclass(_Span, ReadableSpan)
+
+
+# -- identity written in one critical section == two set_attribute calls -----------------
+
+
+def _identity_after(limits: Any, preset: dict[str, Any], fast: bool, ids: tuple[Any, Any]) -> Any:
+    tracer_provider = TracerProvider(span_limits=limits)
+    span = tracer_provider.get_tracer("identity").start_span("s", attributes=preset)
+    if fast:
+        _spanwrite.set_identity(span, *ids)
+    else:
+        if ids[0] is not None:
+            span.set_attribute("session.id", ids[0])
+        if ids[1] is not None:
+            span.set_attribute("user.id", ids[1])
+    span.end()
+    readable: Any = span
+    return list(readable.attributes.items()), readable.dropped_attributes
+
+
+@pytest.mark.parametrize(
+    ("limits", "preset"),
+    [
+        (SpanLimits(), {}),
+        (SpanLimits(), {"app": 1, "session.id": "old", "z": 2}),
+        (SpanLimits(max_span_attributes=3), {"a": 1, "b": 2}),  # room for one only
+        (SpanLimits(max_span_attributes=3), {"a": 1, "user.id": "old", "b": 2}),
+        (SpanLimits(max_span_attributes=2), {"a": 1, "b": 2}),  # full: the SDK evicts
+        (SpanLimits(max_span_attributes=0), {}),
+        (SpanLimits(max_attribute_length=3), {"a": 1}),  # truncation: the SDK's own
+    ],
+)
+@pytest.mark.parametrize("ids", [("session-1", "user-1"), ("session-1", None), (None, "user-1")])
+def test_set_identity_equals_set_attribute(
+    limits: SpanLimits, preset: dict[str, Any], ids: tuple[Any, Any]
+) -> None:
+    assert _identity_after(limits, preset, True, ids) == _identity_after(
+        limits, preset, False, ids
+    )
+
+
+def test_set_identity_on_an_ended_span_writes_nothing() -> None:
+    span = TracerProvider().get_tracer("identity").start_span("s")
+    span.end()
+    _spanwrite.set_identity(span, "session-1", "user-1")
+    assert dict(span.attributes or {}) == {}  # type: ignore[attr-defined]

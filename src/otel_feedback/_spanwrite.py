@@ -26,6 +26,7 @@ from opentelemetry.trace import SpanContext
 from opentelemetry.util.types import AttributeValue
 
 from otel_feedback._diagnostics import logger
+from otel_feedback.context import SESSION_ID, USER_ID
 
 Attributes = dict[str, AttributeValue]
 
@@ -76,6 +77,39 @@ def write(
     if use_fast:
         return _write_direct(span, attributes, event)
     return _write_public(span, attributes, event)
+
+
+def set_identity(span: Span, session_id: str | None, user_id: str | None) -> None:
+    """``span.set_attribute`` of ``session.id`` then ``user.id`` (those not ``None``).
+
+    Called by the processor on every span started in a session, so on an SDK span with
+    room for them (and no value length limit) the two are written in one critical section,
+    exactly as ``set_attribute`` would (a re-set key moves to the end); otherwise, and
+    whenever the SDK would evict or truncate, through ``set_attribute`` itself.
+    """
+    if supports_fast_path(span):
+        span_any: Any = span
+        bounded: Any = span_any._attributes
+        with span_any._lock:
+            if span_any._end_time is None and bounded.max_value_len is None:
+                with bounded._lock:
+                    stored = bounded._dict
+                    maxlen = bounded.maxlen
+                    new = (session_id is not None and SESSION_ID not in stored) + (
+                        user_id is not None and USER_ID not in stored
+                    )
+                    if maxlen is None or len(stored) + new <= maxlen:
+                        if session_id is not None:
+                            stored.pop(SESSION_ID, None)
+                            stored[SESSION_ID] = session_id
+                        if user_id is not None:
+                            stored.pop(USER_ID, None)
+                            stored[USER_ID] = user_id
+                        return
+    if session_id is not None:
+        span.set_attribute(SESSION_ID, session_id)
+    if user_id is not None:
+        span.set_attribute(USER_ID, user_id)
 
 
 def _truncate(value: Any, limit: int) -> Any:

@@ -23,8 +23,6 @@ from otel_feedback.context import (
     _OPENINFERENCE_USER_KEY,
     _SESSION_KEY,
     _USER_KEY,
-    SESSION_ID,
-    USER_ID,
 )
 
 if TYPE_CHECKING:
@@ -97,10 +95,8 @@ class FeedbackSpanProcessor(SpanProcessor):
             identity = self._last_identity
             if identity[0] is not context:
                 identity = self._identity_of(context)
-            if identity[1] is not None:
-                span.set_attribute(SESSION_ID, identity[1])
-            if identity[2] is not None:
-                span.set_attribute(USER_ID, identity[2])
+            if identity[1] is not None or identity[2] is not None:
+                _spanwrite.set_identity(span, identity[1], identity[2])
             fields: Any = span if span.__class__ in _DIRECT else _span_fields(span)
             span_context = fields._context  # (trace_id, span_id, is_remote, ...)
             span_id = span_context[1]
