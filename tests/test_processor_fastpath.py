@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -125,9 +126,7 @@ def test_direct_reads_and_public_properties_track_the_same(
         ]
         assert list(direct_state[1]) == list(public_state[1])
         assert list(direct_state[2]) == list(public_state[2])
-        assert [v[0] for v in direct_state[2].values()] == [
-            v[0] for v in public_state[2].values()
-        ]
+        assert [v[0] for v in direct_state[2].values()] == [v[0] for v in public_state[2].values()]
         assert direct_state[3] == public_state[3]
     assert direct[0][3] == {"open": 1, "ended": 5, "roots": 3}
     assert direct[1][3] == {"open": 0, "ended": 5, "roots": 3}
@@ -270,9 +269,7 @@ def _identity_after(limits: Any, preset: dict[str, Any], fast: bool, ids: tuple[
 def test_set_identity_equals_set_attribute(
     limits: SpanLimits, preset: dict[str, Any], ids: tuple[Any, Any]
 ) -> None:
-    assert _identity_after(limits, preset, True, ids) == _identity_after(
-        limits, preset, False, ids
-    )
+    assert _identity_after(limits, preset, True, ids) == _identity_after(limits, preset, False, ids)
 
 
 def test_set_identity_on_an_ended_span_writes_nothing() -> None:
@@ -280,3 +277,62 @@ def test_set_identity_on_an_ended_span_writes_nothing() -> None:
     span.end()
     _spanwrite.set_identity(span, "session-1", "user-1")
     assert dict(span.attributes or {}) == {}  # type: ignore[attr-defined]
+
+
+# -- event attributes copied in == Span.add_event ----------------------------------------
+
+EVENT_ATTRIBUTES = {
+    "gen_ai.evaluation.name": "rating",
+    "gen_ai.evaluation.score.value": 4.0,
+    "feedback.id": "a" * 32,
+    "feedback.value.tags": ("x", "yy"),
+    "feedback.value.ok": True,
+    "feedback.value.n": 3,
+}
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        SpanLimits(),
+        SpanLimits(max_event_attributes=6),
+        SpanLimits(max_event_attributes=4),  # the SDK keeps the newest 4
+        SpanLimits(max_event_attributes=0),
+        SpanLimits(max_attribute_length=2),  # strings and string arrays truncated
+    ],
+)
+@pytest.mark.parametrize("fast", [True, False])
+def test_event_written_like_add_event(limits: SpanLimits, fast: bool) -> None:
+    tracer = TracerProvider(span_limits=limits).get_tracer("event")
+    ours = tracer.start_span("ours")
+    assert (
+        _spanwrite.write(
+            ours, {}, ("gen_ai.evaluation.result", EVENT_ATTRIBUTES), timestamp=123, fast=fast
+        )
+        == {}
+    )
+    theirs = tracer.start_span("theirs")
+    theirs.add_event("gen_ai.evaluation.result", EVENT_ATTRIBUTES, timestamp=123)
+    ours.end()
+    theirs.end()
+    [mine], [sdk] = ours.events, theirs.events  # type: ignore[attr-defined]
+    assert (
+        (mine.name, mine.timestamp)
+        == (sdk.name, sdk.timestamp)
+        == (
+            "gen_ai.evaluation.result",
+            123,
+        )
+    )
+    assert list(mine.attributes.items()) == list(sdk.attributes.items())
+    assert mine.attributes.dropped == sdk.attributes.dropped
+    with pytest.raises(TypeError):
+        mine.attributes["x"] = 1  # frozen, as the SDK's
+
+
+def test_event_timestamp_defaults_to_now() -> None:
+    span = TracerProvider().get_tracer("event").start_span("s")
+    before = time.time_ns()
+    _spanwrite.write(span, {}, ("e", {"a": 1}))
+    [event] = span.events  # type: ignore[attr-defined]
+    assert before <= event.timestamp <= time.time_ns()

@@ -66,17 +66,20 @@ def write(
     attributes: Attributes,
     event: tuple[str, Attributes] | None = None,
     *,
+    timestamp: int | None = None,
     fast: bool | None = None,
 ) -> Attributes | None:
     """Write ``attributes`` (and an event) onto an open span without evicting any attribute.
 
-    Returns the attributes that did not fit (usually ``{}``), or ``None`` when the span had
-    already ended and nothing was written. ``fast`` forces a path (for tests).
+    Both must be clean attribute values (what :func:`~otel_feedback.flatten` returns).
+    ``timestamp`` is the event's (default: now). Returns the attributes that did not fit
+    (usually ``{}``), or ``None`` when the span had already ended and nothing was written.
+    ``fast`` forces a path (for tests).
     """
     use_fast = supports_fast_path(span) if fast is None else fast
     if use_fast:
-        return _write_direct(span, attributes, event)
-    return _write_public(span, attributes, event)
+        return _write_direct(span, attributes, event, timestamp)
+    return _write_public(span, attributes, event, timestamp)
 
 
 def set_identity(span: Span, session_id: str | None, user_id: str | None) -> None:
@@ -124,7 +127,10 @@ def _truncate(value: Any, limit: int) -> Any:
 
 
 def _write_direct(
-    span: Span, attributes: Attributes, event: tuple[str, Attributes] | None
+    span: Span,
+    attributes: Attributes,
+    event: tuple[str, Attributes] | None,
+    timestamp: int | None = None,
 ) -> Attributes | None:
     span_any: Any = span
     bounded: Any = span_any._attributes
@@ -155,19 +161,32 @@ def _write_direct(
                 else:
                     overflow[key] = value
         if event is not None:
-            limits = span_any._limits
-            event_attributes = BoundedAttributes(
-                limits.max_event_attributes,
-                event[1],
-                max_value_len=limits.max_attribute_length,
-                immutable=True,
-            )
-            span_any._events.append(Event(event[0], event_attributes))
+            event_attributes = event_bounded_attributes(span_any._limits, event[1])
+            span_any._events.append(Event(event[0], event_attributes, timestamp))
     return overflow
 
 
+def event_bounded_attributes(limits: SpanLimits, attributes: Attributes) -> BoundedAttributes:
+    """What ``Span.add_event`` makes of clean ``attributes``: a frozen BoundedAttributes.
+
+    When they all fit and no value length limit applies, the SDK's per-value cleaning would
+    return every value as it is, so they are copied in with one ``dict.update``.
+    """
+    maxlen = limits.max_event_attributes
+    max_value_len = limits.max_attribute_length
+    if max_value_len is None and maxlen != 0 and (maxlen is None or len(attributes) <= maxlen):
+        bounded = BoundedAttributes(maxlen, None, max_value_len=None, immutable=True)
+        bounded_any: Any = bounded
+        bounded_any._dict.update(attributes)
+        return bounded
+    return BoundedAttributes(maxlen, attributes, max_value_len=max_value_len, immutable=True)
+
+
 def _write_public(
-    span: Span, attributes: Attributes, event: tuple[str, Attributes] | None
+    span: Span,
+    attributes: Attributes,
+    event: tuple[str, Attributes] | None,
+    timestamp: int | None = None,
 ) -> Attributes | None:
     if not span.is_recording() or getattr(span, "end_time", None) is not None:
         return None
@@ -187,7 +206,7 @@ def _write_public(
             overflow[key] = value
     span.set_attributes(fitting)
     if event is not None:
-        span.add_event(event[0], event[1])
+        span.add_event(event[0], event[1], timestamp=timestamp)
     return overflow
 
 
