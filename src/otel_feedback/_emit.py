@@ -7,7 +7,9 @@ lifetime — so it never stretches the trace's latency (DESIGN.md §3).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,7 @@ from opentelemetry.sdk.trace import SpanLimits
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
 
+from otel_feedback import _spanwrite
 from otel_feedback._diagnostics import report
 from otel_feedback.context import (
     SESSION_ID,
@@ -96,7 +99,7 @@ def emit_feedback_span(
 
     ``state`` is split over several spans only when it exceeds the attribute limit.
     """
-    tracer: Any = provider.get_tracer(SCOPE_NAME, _VERSION)
+    tracer: Any = _tracer(provider)
     parent = target.span_context()
     if parent is not None:
         context: Context = trace.set_span_in_context(NonRecordingSpan(parent))
@@ -126,9 +129,25 @@ def emit_feedback_span(
             start_time=at_ns,
         )
         if event is not None and index == 0:
-            span.add_event(event[0], event[1], timestamp=at_ns)
+            _spanwrite.write(span, {}, event, timestamp=at_ns)
         span.end(end_time=at_ns)
     return len(chunks)
+
+
+_tracers: weakref.WeakKeyDictionary[trace.TracerProvider, trace.Tracer] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _tracer(provider: trace.TracerProvider) -> trace.Tracer:
+    """Our tracer from ``provider``, made once (``get_tracer`` takes microseconds)."""
+    try:
+        return _tracers[provider]
+    except (KeyError, TypeError):
+        tracer = provider.get_tracer(SCOPE_NAME, _VERSION)
+        with contextlib.suppress(TypeError):  # a provider that cannot be weakly referenced
+            _tracers[provider] = tracer
+        return tracer
 
 
 def _attribute_limit(provider: trace.TracerProvider) -> int:

@@ -96,7 +96,6 @@ def _namespaced(
     return attributes
 
 
-@_never_raise(None)
 def enrich_span(
     feedback: Mapping[str, Any] | None = None,
     metrics: Mapping[str, Any] | None = None,
@@ -111,18 +110,49 @@ def enrich_span(
     Updates, never overwrites: leaf keys are added or replaced, earlier keys stay. On a span
     that has ended, the attributes go onto a ``feedback`` span under it.
     """
-    attributes = _namespaced(
-        {
-            "feedback": feedback,
-            "metrics": metrics,
-            "metadata": metadata,
-            "user_properties": user_properties,
-        },
-        strict,
-    )
-    if not attributes:
-        return
-    target_span = span if span is not None else trace.get_current_span()
+    # Guarded inline rather than by @_never_raise: this is the hot path of the library.
+    try:
+        if metrics is None and metadata is None and user_properties is None and (
+            type(feedback) is dict
+        ):
+            attributes = flatten(feedback, "feedback", strict=strict)
+        else:
+            attributes = _namespaced(
+                {
+                    "feedback": feedback,
+                    "metrics": metrics,
+                    "metadata": metadata,
+                    "user_properties": user_properties,
+                },
+                strict,
+            )
+        if not attributes:
+            return
+        target_span = span if span is not None else trace.get_current_span()
+        if target_span.is_recording():
+            overflow = _spanwrite.write(cast(Any, target_span), attributes)
+            if overflow is not None:  # written; None means it ended meanwhile
+                if overflow:
+                    _spill(_target_of(target_span), overflow, len(attributes), None, strict)
+                return
+        _enrich_not_recording(target_span, attributes, strict)
+    except FeedbackError:
+        if is_strict(strict):
+            raise
+    except Exception:  # noqa: BLE001 - instrumentation must not break the host app
+        count("internal_error")
+        logger.exception("otel_feedback.enrich_span failed; feedback dropped")
+
+
+def _target_of(span: ApiSpan) -> Target:
+    span_context = span.get_span_context()
+    return Target(span_context.trace_id, span_context.span_id, span_context.trace_flags.sampled)
+
+
+def _enrich_not_recording(
+    target_span: ApiSpan, attributes: Attributes, strict: bool | None
+) -> None:
+    """An ended span gets a ``feedback`` span; no span at all is reported."""
     span_context = target_span.get_span_context()
     if not span_context.is_valid:
         report(
@@ -135,7 +165,7 @@ def enrich_span(
         )
         return
     _deliver(
-        Target(span_context.trace_id, span_context.span_id, span_context.trace_flags.sampled),
+        _target_of(target_span),
         attributes,
         None,
         candidate=target_span,
@@ -410,8 +440,7 @@ def _deliver(
         overflow = _spanwrite.write(span, state, event)
         if overflow is not None:
             if overflow:
-                report_overflow(len(overflow), len(state))
-                _emit_late(target, overflow, None, now_ns(), processors, tracer_provider, strict)
+                _spill(target, overflow, len(state), tracer_provider, strict, processors)
             _emit_log(target, feedback, now_ns(), processors)
             return True
     ended_ns = _remembered_end(target, candidate, processors)
@@ -424,6 +453,21 @@ def _deliver(
         return False
     _emit_log(target, feedback, at_ns, processors)
     return True
+
+
+def _spill(
+    target: Target,
+    overflow: Attributes,
+    total: int,
+    tracer_provider: trace.TracerProvider | None,
+    strict: bool | None,
+    processors: list[FeedbackSpanProcessor] | None = None,
+) -> None:
+    """Put what did not fit on an open span onto a ``feedback`` child span, and say so."""
+    report_overflow(len(overflow), total)
+    if processors is None:
+        processors = _owners_first(target, active_processors())
+    _emit_late(target, overflow, None, now_ns(), processors, tracer_provider, strict)
 
 
 def report_overflow(overflowing: int, total: int) -> None:
