@@ -20,17 +20,16 @@ from opentelemetry.sdk.trace.export import (
 
 import otel_feedback as fb
 
-# The 13-leaf nested feedback payload of issue 5. ``tags`` is a list of three *objects*
-# (not three strings): a list of strings is one native OTel array attribute, so with
-# objects every one of the 13 leaves is one attribute for otel-feedback, for the
-# pre-flattened ``set_attributes`` reference and for HoneyHive (which indexes every
-# list) alike.
+# The 13-leaf nested feedback payload of issue 5: rating, comment, step1.retry, two edits,
+# three tags, nested scores (four) and ground_truth. The three tags are strings, as tags are,
+# so otel-feedback keeps them as one native array attribute (11 attributes in all);
+# HoneyHive indexes every list (13 attributes).
 PAYLOAD: dict[str, Any] = {
     "rating": 4,
     "comment": "Helpful, but the second step was slow.",
     "step1": {"retry": True},
     "edits": [{"value": "New York"}, {"value": "NY"}],
-    "tags": [{"name": "travel"}, {"name": "weather"}, {"name": "follow-up"}],
+    "tags": ["travel", "weather", "follow-up"],
     "scores": {
         "relevance": 0.9,
         "accuracy": 0.75,
@@ -40,7 +39,17 @@ PAYLOAD: dict[str, Any] = {
 }
 PAYLOAD_LEAVES = 13
 FLAT_PAYLOAD = fb.flatten(PAYLOAD, prefix="feedback")
-assert len(FLAT_PAYLOAD) == PAYLOAD_LEAVES, FLAT_PAYLOAD
+assert len(FLAT_PAYLOAD) == 11, FLAT_PAYLOAD
+assert sum(len(v) if isinstance(v, tuple) else 1 for v in FLAT_PAYLOAD.values()) == 13
+
+# The same with the tags as three objects, so that every leaf is its own attribute for
+# everyone (13): the heaviest reading of the issue, reported as B2i.
+PAYLOAD_INDEXED: dict[str, Any] = {
+    **PAYLOAD,
+    "tags": [{"name": "travel"}, {"name": "weather"}, {"name": "follow-up"}],
+}
+FLAT_PAYLOAD_INDEXED = fb.flatten(PAYLOAD_INDEXED, prefix="feedback")
+assert len(FLAT_PAYLOAD_INDEXED) == PAYLOAD_LEAVES, FLAT_PAYLOAD_INDEXED
 
 
 class NoopExporter(SpanExporter):
@@ -118,6 +127,14 @@ def enrich_ours(_span: object) -> None:
 
 def set_preflattened(span: Any) -> None:
     span.set_attributes(FLAT_PAYLOAD)
+
+
+def enrich_ours_indexed(_span: object) -> None:
+    fb.enrich_span(feedback=PAYLOAD_INDEXED)
+
+
+def set_preflattened_indexed(span: Any) -> None:
+    span.set_attributes(FLAT_PAYLOAD_INDEXED)
 
 
 def flatten_loop(payload: object) -> Callable[[int], int]:

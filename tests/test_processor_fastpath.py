@@ -38,10 +38,10 @@ def provider() -> Iterator[tuple[TracerProvider, fb.FeedbackSpanProcessor]]:
 
 
 def _state(feedback: fb.FeedbackSpanProcessor) -> tuple[Any, ...]:
+    """Span table (open spans by name, ended ones as "ended"), roots, counts."""
     return (
-        dict(feedback._open),
-        dict(feedback._ended),
-        {k: (v.span_id, v.start_time, v.end_time) for k, v in feedback._roots.items()},
+        {k: "ended" if type(v) is int else v.name for k, v in feedback._spans.items()},
+        {k: (v[0], v[1] is not None) for k, v in feedback._roots.items()},
         feedback.tracked_counts,
     )
 
@@ -120,19 +120,15 @@ def test_direct_reads_and_public_properties_track_the_same(
     direct = _run_workload(False, monkeypatch)
     public = _run_workload(True, monkeypatch)
     for direct_state, public_state in zip(direct, public, strict=True):
-        assert direct_state[0].keys() == public_state[0].keys()
-        assert [s.name for s in direct_state[0].values()] == [
-            s.name for s in public_state[0].values()
-        ]
-        assert list(direct_state[1]) == list(public_state[1])
-        assert list(direct_state[2]) == list(public_state[2])
-        assert [v[0] for v in direct_state[2].values()] == [v[0] for v in public_state[2].values()]
-        assert direct_state[3] == public_state[3]
-    assert direct[0][3] == {"open": 1, "ended": 5, "roots": 3}
-    assert direct[1][3] == {"open": 0, "ended": 5, "roots": 3}
+        assert list(direct_state[0].items()) == list(public_state[0].items())
+        assert direct_state[1] == public_state[1]
+        assert direct_state[2] == public_state[2]
+    # The table keeps the 5 newest spans by start, open or ended.
+    assert direct[0][2] == {"open": 1, "ended": 4, "roots": 3}
+    assert direct[1][2] == {"open": 0, "ended": 5, "roots": 3}
     # The last root (left open) got its end remembered, both ways.
-    assert all(v[2] is not None for v in direct[1][2].values())
-    assert all(v[2] is not None for v in public[1][2].values())
+    assert all(ended for _, ended in direct[1][1].values())
+    assert all(ended for _, ended in public[1][1].values())
 
 
 def test_eviction_keeps_exactly_the_newest(
@@ -149,12 +145,12 @@ def test_eviction_keeps_exactly_the_newest(
         assert counts["ended"] == min(index + 1, 5)
         assert counts["roots"] == min(index + 1, 3)
     newest = [s.get_span_context() for s in ended[-5:]]
-    assert list(feedback._ended) == [c.span_id for c in newest]
+    assert list(feedback._spans) == [c.span_id for c in newest]
     assert list(feedback._roots) == [c.trace_id for c in newest[-3:]]
     for span, context in zip(ended[-5:], newest, strict=True):
         assert feedback.end_time_of(context.span_id) == span.end_time
     assert feedback.end_time_of(ended[-6].get_span_context().span_id) is None
-    assert len(feedback._ended_order) == 5
+    assert len(feedback._order) == 5
     assert len(feedback._roots_order) == 3
 
 

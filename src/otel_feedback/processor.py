@@ -33,12 +33,11 @@ SCOPE_NAME = "otel_feedback"
 """Instrumentation scope of the spans otel-feedback emits itself."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RootInfo:
-    """The local root span of a trace: its id and, once known, when it started and ended."""
+    """The local root span of a trace: its id and, once it ended, when."""
 
     span_id: int
-    start_time: int | None
     end_time: int | None = None
 
 
@@ -46,7 +45,7 @@ class FeedbackSpanProcessor(SpanProcessor):
     """Add with ``provider.add_span_processor(FeedbackSpanProcessor())``, in any order.
 
     Args:
-        max_tracked_spans: open spans and recently ended spans remembered (each, at most).
+        max_tracked_spans: spans remembered, open or recently ended (the newest are kept).
         max_tracked_traces: recent traces whose local root span is remembered.
         tracer_provider: provider for the ``feedback`` spans of late feedback; default the
             global one (``configure()`` sets it to the provider it builds).
@@ -58,7 +57,7 @@ class FeedbackSpanProcessor(SpanProcessor):
     def __init__(
         self,
         *,
-        max_tracked_spans: int = 10_000,
+        max_tracked_spans: int = 20_000,
         max_tracked_traces: int = 10_000,
         tracer_provider: TracerProvider | None = None,
         emit_log_records: bool = False,
@@ -71,15 +70,14 @@ class FeedbackSpanProcessor(SpanProcessor):
         self.tracer_provider = tracer_provider
         self.emit_log_records = emit_log_records
         self.logger_provider = logger_provider
-        self._open: dict[int, Span] = {}
-        self._ended: dict[int, int] = {}
-        self._roots: dict[int, RootInfo] = {}
-        # Insertion order of _ended / _roots keys, so the oldest is found in O(1): a dict
-        # keeps order too, but after many deletions at its front, next(iter(d)) walks
-        # over all the deleted slots (microseconds per span at 10 000 entries).
-        self._ended_order: deque[int] = deque()
+        # One table for the spans of this process, open (value: the Span) or recently ended
+        # (value: its end time), in start order; `_order` holds the same ids oldest first,
+        # so eviction is O(1) (next(iter(dict)) walks the slots of deleted keys).
+        self._spans: dict[int, Any] = {}
+        self._order: deque[int] = deque()
+        # Local roots of recent traces: trace id -> [root span id, root end time or None].
+        self._roots: dict[int, list[Any]] = {}
         self._roots_order: deque[int] = deque()
-        self._evict_lock = threading.Lock()
         self._last_identity: tuple[Any, str | None, str | None] = (None, None, None)
         self._shut_down = False
         _register(self)
@@ -100,61 +98,50 @@ class FeedbackSpanProcessor(SpanProcessor):
             fields: Any = span if span.__class__ in _DIRECT else _span_fields(span)
             span_context = fields._context  # (trace_id, span_id, is_remote, ...)
             span_id = span_context[1]
-            opened = self._open
-            opened[span_id] = span
-            if len(opened) > self.max_tracked_spans:
-                self._evict(opened, self.max_tracked_spans)
+            self._spans[span_id] = span
+            order = self._order
+            order.append(span_id)
+            if len(order) > self.max_tracked_spans:
+                self._spans.pop(order.popleft(), None)
             parent = fields._parent
             if parent is None or parent[2]:  # a local root: no parent, or a remote one
                 scope = fields._instrumentation_scope
                 if scope is None or scope.name != SCOPE_NAME:
-                    self._remember_root(span_context[0], span_id, fields._start_time)
+                    self._remember_root(span_context[0], span_id)
         except Exception:  # noqa: BLE001 - a processor must never raise into the host app
             _log_internal_error("on_start")
 
     def on_end(self, span: ReadableSpan) -> None:
-        """Stop tracking ``span``; remember when it ended."""
+        """Remember when ``span`` ended (in place of the open span)."""
         try:
             fields: Any = span if span.__class__ in _DIRECT else _span_fields(span)
             span_context = fields._context
             if span_context is None:
                 return
             span_id = span_context[1]
-            if self._open.pop(span_id, None) is None:
-                # Not tracked: evicted from the open table while open (a long-lived root
-                # with many concurrent children), or started before this processor was
-                # added. A remembered local root still gets its end.
-                root = self._roots.get(span_context[0])
-                if root is not None and root.span_id == span_id and root.end_time is None:
-                    root.end_time = fields._end_time
-                return
-            end_time = fields._end_time
-            ended = self._ended
-            if span_id in ended:  # the same span id again keeps its place, as in a dict
-                ended[span_id] = end_time or 0
-            else:
-                ended[span_id] = end_time or 0
-                order = self._ended_order
-                order.append(span_id)
-                if len(ended) > self.max_tracked_spans and order:
-                    ended.pop(order.popleft(), None)
+            end_time = fields._end_time or 0
+            spans = self._spans
+            if span_id in spans:  # not yet evicted
+                spans[span_id] = end_time
+            # A root's end outlives the bounded span table: a long-lived root with many
+            # spans under it may have left that table while it was still open.
             root = self._roots.get(span_context[0])
-            if root is not None and root.span_id == span_id:
-                root.end_time = end_time
+            if root is not None and root[0] == span_id:
+                root[1] = end_time
         except Exception:  # noqa: BLE001 - a processor must never raise into the host app
             _log_internal_error("on_end")
 
-    def _remember_root(self, trace_id: int, span_id: int, start_time: int | None) -> None:
+    def _remember_root(self, trace_id: int, span_id: int) -> None:
         roots = self._roots
         known = roots.get(trace_id)
         if known is None:
-            roots[trace_id] = RootInfo(span_id, start_time)
+            roots[trace_id] = [span_id, None]
             order = self._roots_order
             order.append(trace_id)
-            if len(roots) > self.max_tracked_traces and order:
+            if len(order) > self.max_tracked_traces:
                 roots.pop(order.popleft(), None)
-        elif known.end_time is not None:  # a new local root of a known trace keeps its place
-            roots[trace_id] = RootInfo(span_id, start_time)
+        elif known[1] is not None:  # the trace's earlier local root ended: this one is current
+            known[0], known[1] = span_id, None
 
     def _identity_of(
         self, context: otel_context.Context
@@ -186,10 +173,9 @@ class FeedbackSpanProcessor(SpanProcessor):
         self._shut_down = True
         _unregister(self)
         self.force_flush()
-        self._open.clear()
-        self._ended.clear()
+        self._spans.clear()
+        self._order.clear()
         self._roots.clear()
-        self._ended_order.clear()
         self._roots_order.clear()
         self._last_identity = (None, None, None)
 
@@ -206,31 +192,25 @@ class FeedbackSpanProcessor(SpanProcessor):
 
     def open_span(self, span_id: int) -> Span | None:
         """The tracked span with this id, if it has not ended."""
-        return self._open.get(span_id)
+        entry = self._spans.get(span_id)
+        return entry if entry is not None and entry.__class__ is not int else None
 
     def end_time_of(self, span_id: int) -> int | None:
         """When a recently ended span ended, if remembered."""
-        return self._ended.get(span_id)
+        entry = self._spans.get(span_id)
+        return entry if entry.__class__ is int and entry else None
 
     def root_of(self, trace_id: int) -> RootInfo | None:
         """The local root span of a recent trace, if remembered."""
-        return self._roots.get(trace_id)
+        root = self._roots.get(trace_id)
+        return RootInfo(root[0], root[1]) if root is not None else None
 
     @property
     def tracked_counts(self) -> dict[str, int]:
         """How many open spans, ended spans and roots are held (for tests and monitoring)."""
-        return {"open": len(self._open), "ended": len(self._ended), "roots": len(self._roots)}
-
-    # -- internals ----------------------------------------------------------------------
-
-    def _evict(self, table: dict[int, Any], limit: int) -> None:
-        """Drop the oldest entries past ``limit`` (dicts keep insertion order)."""
-        with self._evict_lock:
-            while len(table) > limit:
-                try:
-                    del table[next(iter(table))]
-                except (KeyError, RuntimeError, StopIteration):  # noqa: PERF203 - a racing thread
-                    continue
+        entries = list(self._spans.values())
+        ended = sum(1 for entry in entries if entry.__class__ is int)
+        return {"open": len(entries) - ended, "ended": ended, "roots": len(self._roots)}
 
 
 _get_current = otel_context.get_current
