@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import uuid
+import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,7 +69,7 @@ def build_feedback(
     if checked_name is None or not _value_ok(checked_name, value, strict):
         return None
     given_at_ns = _timestamp(timestamp, strict)
-    feedback_id = uuid.uuid4().hex
+    feedback_id = new_feedback_id()
     event: Attributes = {"gen_ai.evaluation.name": checked_name}
     if isinstance(value, (bool, int, float)):
         score = _score(value)
@@ -146,10 +147,22 @@ def _event_attribute_limit() -> int | None:
     return SpanLimits().max_event_attributes
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
 def iso_utc(time_ns: int) -> str:
     """ISO 8601 in UTC with microseconds, e.g. ``2026-11-23T13:14:15.123456Z``."""
-    moment = dt.datetime.fromtimestamp(time_ns / 1e9, tz=dt.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    seconds, nanoseconds = divmod(time_ns, 1_000_000_000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{nanoseconds // 1000:06d}Z"
+
+
+def new_feedback_id() -> str:
+    """A random UUID4 as 32 hex characters (``uuid.uuid4().hex``, without the UUID object)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return raw.hex()
 
 
 def _invalid(problem: str, message: str, strict: bool | None) -> None:
@@ -235,7 +248,7 @@ def _timestamp(timestamp: dt.datetime | int | None, strict: bool | None) -> int:
         return now_ns()
     if isinstance(timestamp, dt.datetime):
         moment = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=dt.timezone.utc)
-        return int(moment.timestamp() * 1e9)
+        return (moment - _EPOCH) // _MICROSECOND * 1000  # exact, unlike float seconds
     if isinstance(timestamp, int) and not isinstance(timestamp, bool) and timestamp > 0:
         return timestamp
     _invalid(
