@@ -44,16 +44,19 @@ def say(message: str) -> None:
 
 
 @contextlib.contextmanager
-def step(title: str) -> Iterator[None]:
-    """Print ``[otel-feedback] <title>… done (N s)`` around a slow step."""
+def step(title: str, *, quiet: bool = False) -> Iterator[None]:
+    """Print ``[otel-feedback] <title>… done (N s)`` around a slow step (unless ``quiet``)."""
     started = time.monotonic()
-    print(f"{TAG} {title}…", end="", file=sys.stderr, flush=True)
+    if not quiet:
+        print(f"{TAG} {title}…", end="", file=sys.stderr, flush=True)
     try:
         yield
     except BaseException:
-        print(f" FAILED ({_elapsed(started)})", file=sys.stderr, flush=True)
+        if not quiet:
+            print(f" FAILED ({_elapsed(started)})", file=sys.stderr, flush=True)
         raise
-    print(f" done ({_elapsed(started)})", file=sys.stderr, flush=True)
+    if not quiet:
+        print(f" done ({_elapsed(started)})", file=sys.stderr, flush=True)
 
 
 def _elapsed(started: float) -> str:
@@ -77,9 +80,18 @@ def tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def run_logged(cmd: list[str], log_path: Path, *, cwd: Path | None = None) -> None:
-    """Run ``cmd`` with its output appended to ``log_path``; raise SetupError on failure."""
-    env = dict(os.environ)
+def run_logged(
+    cmd: list[str],
+    log_path: Path,
+    *,
+    cwd: Path | None = None,
+    drop_env: frozenset[str] = frozenset(),
+) -> None:
+    """Run ``cmd`` with its output appended to ``log_path``; raise SetupError on failure.
+
+    ``drop_env`` names environment variables the command must not inherit.
+    """
+    env = {key: value for key, value in os.environ.items() if key not in drop_env}
     env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     env.setdefault("PIP_NO_INPUT", "1")
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +116,7 @@ def run_logged(cmd: list[str], log_path: Path, *, cwd: Path | None = None) -> No
 
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``path`` (waits for other holders)."""
+    """Hold an exclusive advisory lock on ``path``; waits, saying so, for other holders."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+b") as handle:
         try:
@@ -115,7 +127,7 @@ def file_lock(path: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            say(f"waiting for another process holding {path.name}…")
+            say(f"waiting for another process holding {path}…")
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield

@@ -44,10 +44,15 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
+
+# Sibling module (stdlib only), also when this file is imported from the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from devenv import TAG, SetupError, file_lock, run_logged, say, step, tail
 
 PHOENIX_VERSION = "20.26.1"
 PHOENIX_REQUIREMENT = f"arize-phoenix=={PHOENIX_VERSION}"
@@ -57,50 +62,11 @@ MARKER_NAME = "otel-feedback-installed.json"
 _IMPORT_CHECK = "import phoenix.server.main, phoenix.version as v; print(v.__version__)"
 LOG_NAME = "phoenix.log"
 DEFAULT_PROJECT = "default"
-TAG = "[otel-feedback]"
-
 Span = dict[str, Any]
 
 
-class PhoenixError(RuntimeError):
+class PhoenixError(SetupError):
     """Installing, starting or querying Phoenix failed."""
-
-
-# --------------------------------------------------------------------------- progress
-
-
-def say(message: str) -> None:
-    """Print one progress line to stderr."""
-    print(f"{TAG} {message}", file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def step(title: str, *, quiet: bool = False) -> Iterator[None]:
-    """Print ``[otel-feedback] <title>… done (N s)`` around a slow step."""
-    started = time.monotonic()
-    if not quiet:
-        print(f"{TAG} {title}…", end="", file=sys.stderr, flush=True)
-    try:
-        yield
-    except BaseException:
-        if not quiet:
-            print(f" FAILED ({_elapsed(started)})", file=sys.stderr, flush=True)
-        raise
-    if not quiet:
-        print(f" done ({_elapsed(started)})", file=sys.stderr, flush=True)
-
-
-def _elapsed(started: float) -> str:
-    seconds = time.monotonic() - started
-    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])
 
 
 # --------------------------------------------------------------------------- install
@@ -140,49 +106,6 @@ def _is_installed(venv_dir: Path) -> bool:
     )
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """Exclusive advisory lock on ``path``; waits (with a message) for other holders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+b") as handle:
-        try:
-            import fcntl  # noqa: PLC0415 - POSIX only
-        except ImportError:  # pragma: no cover - Windows: best effort, no lock
-            yield
-            return
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say(f"waiting for another process to finish installing Phoenix ({path})…")
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _run_logged(cmd: list[str], log_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in _PYTHON_ENV_LEAKS}
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    env["PIP_NO_INPUT"] = "1"
-    with log_path.open("a", encoding="utf-8") as log:
-        log.write(f"$ {' '.join(cmd)}\n")
-        log.flush()
-        result = subprocess.run(
-            cmd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    if result.returncode != 0:
-        raise PhoenixError(
-            f"command failed with exit code {result.returncode}: {' '.join(cmd)}\n"
-            f"--- last lines of {log_path} ---\n{_tail(log_path)}"
-        )
-
-
 def ensure_phoenix(*, quiet: bool = False) -> Path:
     """Install Phoenix once per machine and return the path of its ``phoenix`` executable.
 
@@ -197,7 +120,7 @@ def ensure_phoenix(*, quiet: bool = False) -> Path:
         return phoenix_bin
     root = venv_dir.parent
     root.mkdir(parents=True, exist_ok=True)
-    with _file_lock(root / f"phoenix-{PHOENIX_VERSION}.lock"):
+    with file_lock(root / f"phoenix-{PHOENIX_VERSION}.lock"):
         if _is_installed(venv_dir):
             return phoenix_bin
         log_path = root / f"phoenix-{PHOENIX_VERSION}-install.log"
@@ -206,13 +129,15 @@ def ensure_phoenix(*, quiet: bool = False) -> Path:
         with step(title, quiet=quiet):
             if venv_dir.exists():
                 shutil.rmtree(venv_dir)
-            _run_logged([sys.executable, "-m", "venv", str(venv_dir)], log_path)
+            leaks = _PYTHON_ENV_LEAKS
+            run_logged([sys.executable, "-m", "venv", str(venv_dir)], log_path, drop_env=leaks)
             python = str(_venv_bin(venv_dir, "python"))
-            _run_logged([python, "-m", "pip", "install", "--quiet", PHOENIX_REQUIREMENT], log_path)
-            _run_logged(
-                [python, "-c", _IMPORT_CHECK],
+            run_logged(
+                [python, "-m", "pip", "install", "--quiet", PHOENIX_REQUIREMENT],
                 log_path,
+                drop_env=leaks,
             )
+            run_logged([python, "-c", _IMPORT_CHECK], log_path, drop_env=leaks)
             if not phoenix_bin.exists():
                 raise PhoenixError(f"pip installed Phoenix but {phoenix_bin} is missing")
             marker = {
@@ -456,7 +381,7 @@ class PhoenixServer:
         deadline = started + self.startup_timeout
         while True:
             if self._process.poll() is not None:
-                log_tail = _tail(log_path)
+                log_tail = tail(log_path)
                 self._process = None
                 port_clash = "address already in use" in log_tail or "to bind" in log_tail
                 if not last_attempt and port_clash:
@@ -470,7 +395,7 @@ class PhoenixServer:
             if time.monotonic() > deadline:
                 raise PhoenixError(
                     f"phoenix serve not healthy after {self.startup_timeout:.0f} s at "
-                    f"{self.base_url}/healthz; last lines of {log_path}:\n{_tail(log_path)}"
+                    f"{self.base_url}/healthz; last lines of {log_path}:\n{tail(log_path)}"
                 )
             time.sleep(0.25)
 
@@ -498,8 +423,8 @@ class PhoenixServer:
         if self._given_working_dir is None and self._working_dir is not None:
             shutil.rmtree(self._working_dir, ignore_errors=True)
 
-    def log_tail(self, lines: int = 40) -> str:
-        return _tail(self.log_path, lines)
+    def logtail(self, lines: int = 40) -> str:
+        return tail(self.log_path, lines)
 
     # ----------------------------------------------------------------- REST client
 
@@ -753,14 +678,14 @@ def main(argv: list[str] | None = None) -> int:
             say("press Ctrl-C to stop")
             while server.is_running():
                 time.sleep(0.5)
-            say(f"Phoenix exited by itself; last lines of its log:\n{server.log_tail()}")
+            say(f"Phoenix exited by itself; last lines of its log:\n{server.logtail()}")
             return 1
         except KeyboardInterrupt:
             return 0
         finally:
             with step("stopping Phoenix"):
                 server.stop()
-    except PhoenixError as error:
+    except SetupError as error:
         say(f"error: {error}")
         return 1
 

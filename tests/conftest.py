@@ -46,11 +46,13 @@ def grpc_wire(wires: WireFactory) -> Wire:
     return wires("grpc")
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def clean_diagnostics() -> Iterator[None]:
-    """Zeroed otel_feedback.diagnostics() and no strict mode from the environment."""
+    """For every test: zeroed otel_feedback.diagnostics(), no strict mode or token secret
+    from the environment."""
     with pytest.MonkeyPatch.context() as env:
         env.delenv(otel_feedback.STRICT_ENV, raising=False)
         env.delenv("OTEL_FEEDBACK_TOKEN_SECRET", raising=False)
         otel_feedback.reset_diagnostics()
         yield
+        otel_feedback.reset_diagnostics()

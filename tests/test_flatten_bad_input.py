@@ -36,14 +36,6 @@ from otel_feedback.errors import (
 Flatten = Callable[..., dict[str, Any]]
 
 
-@pytest.fixture(autouse=True)
-def _lenient_and_clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("OTEL_FEEDBACK_STRICT", raising=False)
-    fb.reset_diagnostics()
-    yield
-    fb.reset_diagnostics()
-
-
 @pytest.fixture(params=["argument", "environment"])
 def strict_flatten(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Flatten:
     """``flatten`` in strict mode, switched on by the argument or by the environment."""

@@ -13,7 +13,6 @@ import datetime as dt
 import enum
 import logging
 import math
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -26,14 +25,6 @@ from otel_feedback import FlattenLimits, KeyConflictError, flatten, unflatten
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-
-
-@pytest.fixture(autouse=True)
-def _lenient_and_clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("OTEL_FEEDBACK_STRICT", raising=False)
-    fb.reset_diagnostics()
-    yield
-    fb.reset_diagnostics()
 
 
 # -- the HoneyHive example ------------------------------------------------------------------

@@ -10,7 +10,6 @@ import logging
 import math
 import sys
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any, NamedTuple
@@ -44,15 +43,6 @@ class Level(enum.IntEnum):
 
 class Mood(str, enum.Enum):
     HAPPY = "happy"
-
-
-@pytest.fixture(autouse=True)
-def _lenient_and_clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Default (lenient) mode and zeroed problem counts for every test."""
-    monkeypatch.delenv("OTEL_FEEDBACK_STRICT", raising=False)
-    fb.reset_diagnostics()
-    yield
-    fb.reset_diagnostics()
 
 
 def warnings_logged(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -76,10 +76,20 @@ def _never_raise(default: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
 
 def _namespaced(
-    values: dict[str, Mapping[str, Any] | None], strict: bool | None
+    feedback: Mapping[str, Any] | None,
+    metrics: Mapping[str, Any] | None,
+    metadata: Mapping[str, Any] | None,
+    user_properties: Mapping[str, Any] | None,
+    strict: bool | None,
 ) -> Attributes:
+    """The four namespaces flattened into one set of attributes."""
+    if metrics is None and metadata is None and user_properties is None and (
+        type(feedback) is dict
+    ):
+        return flatten(feedback, "feedback", strict=strict)  # the usual call, directly
     attributes: Attributes = {}
-    for namespace, value in values.items():
+    values = zip(NAMESPACES, (feedback, metrics, metadata, user_properties), strict=True)
+    for namespace, value in values:
         if value is None:
             continue
         if not isinstance(value, Mapping):
@@ -112,20 +122,7 @@ def enrich_span(
     """
     # Guarded inline rather than by @_never_raise: this is the hot path of the library.
     try:
-        if metrics is None and metadata is None and user_properties is None and (
-            type(feedback) is dict
-        ):
-            attributes = flatten(feedback, "feedback", strict=strict)
-        else:
-            attributes = _namespaced(
-                {
-                    "feedback": feedback,
-                    "metrics": metrics,
-                    "metadata": metadata,
-                    "user_properties": user_properties,
-                },
-                strict,
-            )
+        attributes = _namespaced(feedback, metrics, metadata, user_properties, strict)
         if not attributes:
             return
         target_span = span if span is not None else trace.get_current_span()
@@ -184,15 +181,7 @@ def enrich_session(
     strict: bool | None = None,
 ) -> None:
     """Like :func:`enrich_span`, for the local root span of the current trace (the session)."""
-    attributes = _namespaced(
-        {
-            "feedback": feedback,
-            "metrics": metrics,
-            "metadata": metadata,
-            "user_properties": user_properties,
-        },
-        strict,
-    )
+    attributes = _namespaced(feedback, metrics, metadata, user_properties, strict)
     if not attributes:
         return
     current = trace.get_current_span()
