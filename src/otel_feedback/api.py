@@ -215,12 +215,12 @@ def enrich_session(
 
 
 def _root_span_id(trace_id: int, current: ApiSpan | None) -> int | None:
+    if isinstance(current, ReadableSpan) and (current.parent is None or current.parent.is_remote):
+        return current.get_span_context().span_id  # the current span is itself a local root
     for processor in active_processors():
         root = processor.root_of(trace_id)
         if root is not None:
             return root.span_id
-    if isinstance(current, ReadableSpan) and (current.parent is None or current.parent.is_remote):
-        return current.get_span_context().span_id  # the current span is itself a local root
     return None
 
 
