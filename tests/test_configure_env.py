@@ -103,9 +103,25 @@ def test_service_name_argument_beats_env(
     assert otlp_receiver.span_by_name("chat").resource_attributes["service.name"] == "from-arg"
 
 
-def test_http_json_is_refused(env: pytest.MonkeyPatch) -> None:
+def test_http_json_falls_back_to_protobuf_and_says_so(
+    env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
+        OTLPSpanExporter as HttpSpanExporter,
+    )
+
     env.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
-    with pytest.raises(ValueError, match="http/protobuf"):
+    exporter = fb.otlp_span_exporter()
+    assert isinstance(exporter, HttpSpanExporter)
+    assert fb.diagnostics() == {"invalid_configuration": 1}
+    assert "set OTEL_EXPORTER_OTLP_PROTOCOL to grpc or http/protobuf" in caplog.text
+    exporter.shutdown()
+
+
+def test_unsupported_protocol_raises_in_strict_mode(env: pytest.MonkeyPatch) -> None:
+    env.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon")
+    env.setenv(fb.STRICT_ENV, "true")
+    with pytest.raises(fb.NotConfiguredError, match="grpc or http/protobuf"):
         fb.otlp_span_exporter()
 
 

@@ -10,6 +10,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+from otel_feedback._diagnostics import report
+from otel_feedback.errors import NotConfiguredError
 from otel_feedback.processor import FeedbackSpanProcessor
 
 if TYPE_CHECKING:
@@ -23,10 +25,18 @@ def _protocol(signal: str) -> str:
         "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"
     )
     protocol = value.strip().lower()
-    if protocol == "http/json":
-        raise ValueError("OTEL_EXPORTER_OTLP_PROTOCOL=http/json is not supported by the "
-                         "Python OTLP exporters; use grpc or http/protobuf")
-    return protocol
+    if protocol in ("grpc", *_HTTP_PROTOCOLS):
+        return protocol
+    fallback = "http/protobuf" if protocol.startswith("http") else "grpc"
+    report(
+        "invalid_configuration",
+        NotConfiguredError(
+            f"OTLP protocol {value!r} is not supported by the Python OTLP exporters; "
+            f"set OTEL_EXPORTER_OTLP_PROTOCOL to grpc or http/protobuf (using {fallback})"
+        ),
+        None,
+    )
+    return fallback
 
 
 def otlp_span_exporter() -> SpanExporter:
