@@ -42,6 +42,15 @@ class Scale:
     scaling_rounds: int = 60
     calibration_rounds: int = 300
 
+    def timing(self, rounds: int | None = None) -> dict[str, Any]:
+        """The interleave() keyword arguments of a span benchmark at this scale."""
+        return {
+            "rounds": self.rounds if rounds is None else rounds,
+            "round_ms": self.round_ms,
+            "passes": self.passes,
+            "warmup_rounds": self.warmup_rounds,
+        }
+
     @classmethod
     def smoke(cls) -> Scale:
         return cls(
@@ -107,10 +116,7 @@ def calibration(scale: Scale) -> dict[str, Any]:
             "a": workloads.span_loop(first.get_tracer("bench")),
             "a_again": workloads.span_loop(second.get_tracer("bench")),
         },
-        rounds=scale.calibration_rounds,
-        round_ms=scale.round_ms,
-        passes=scale.passes,
-        warmup_rounds=scale.warmup_rounds,
+        **scale.timing(scale.calibration_rounds),
     )
     _shutdown(first, second)
     result = _result(
@@ -137,10 +143,7 @@ def calibration_added(scale: Scale) -> dict[str, Any]:
             "enrich": workloads.span_loop(tracer, workloads.enrich_ours),
             "enrich_again": workloads.span_loop(tracer, workloads.enrich_ours),
         },
-        rounds=scale.calibration_rounds,
-        round_ms=scale.round_ms,
-        passes=scale.passes,
-        warmup_rounds=scale.warmup_rounds,
+        **scale.timing(scale.calibration_rounds),
     )
     _shutdown(provider)
     result = _result(
@@ -169,10 +172,7 @@ def b1_processor(scale: Scale) -> dict[str, Any]:
             "without": workloads.span_loop(without.get_tracer("bench")),
             "with": workloads.span_loop(with_fb.get_tracer("bench")),
         },
-        rounds=scale.rounds,
-        round_ms=scale.round_ms,
-        passes=scale.passes,
-        warmup_rounds=scale.warmup_rounds,
+        **scale.timing(),
     )
     counts = workloads.feedback_processor(with_fb).tracked_counts
     _shutdown(without, with_fb)
@@ -204,10 +204,7 @@ def b1_session(scale: Scale) -> dict[str, Any]:
                 "without": workloads.span_loop(without.get_tracer("bench")),
                 "with": workloads.span_loop(with_fb.get_tracer("bench")),
             },
-            rounds=scale.rounds,
-            round_ms=scale.round_ms,
-            passes=scale.passes,
-            warmup_rounds=scale.warmup_rounds,
+            **scale.timing(),
         )
     finally:
         session.__exit__(None, None, None)
@@ -250,10 +247,7 @@ def b1_children(scale: Scale) -> dict[str, Any]:
 
     rounds = interleave(
         {"without": children("without"), "with": children("with")},
-        rounds=scale.rounds,
-        round_ms=scale.round_ms,
-        passes=scale.passes,
-        warmup_rounds=scale.warmup_rounds,
+        **scale.timing(),
     )
     for root in roots.values():
         root.end()
@@ -296,10 +290,7 @@ def _enrich_vs_set_attributes(
             "enrich_span": workloads.span_loop(tracer, enrich),
             "set_attributes": workloads.span_loop(tracer, set_flat),
         },
-        rounds=scale.rounds,
-        round_ms=scale.round_ms,
-        passes=scale.passes,
-        warmup_rounds=scale.warmup_rounds,
+        **scale.timing(),
     )
     _shutdown(provider)
     return rounds
@@ -401,10 +392,7 @@ def b3_honeyhive(scale: Scale) -> dict[str, Any]:
             "ours": workloads.span_loop(tracer, workloads.enrich_ours),
             "honeyhive": workloads.span_loop(tracer, hh_enrich),
         },
-        rounds=scale.rounds,
-        round_ms=scale.round_ms,
-        passes=scale.passes,
-        warmup_rounds=scale.warmup_rounds,
+        **scale.timing(),
     )
     _shutdown(provider)
     del hh_tracer
@@ -551,10 +539,7 @@ def b4_emission(scale: Scale) -> dict[str, Any]:
 
     rounds = interleave(
         {"late": late, "plain": plain},
-        rounds=scale.rounds,
-        round_ms=scale.round_ms,
-        passes=scale.passes,
-        warmup_rounds=scale.warmup_rounds,
+        **scale.timing(),
     )
     _shutdown(provider)
     result = _result(
