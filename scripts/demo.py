@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         with devenv.step("starting Phoenix"):
             server.start()
-    except phoenix_backend.PhoenixError as error:
+    except devenv.SetupError as error:  # PhoenixError, or a failed install step
         devenv.say(f"error: {error}")
         return 1
 

@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         try:
             phoenix_bin = phoenix_backend.ensure_phoenix()
-        except phoenix_backend.PhoenixError as error:
+        except devenv.SetupError as error:  # PhoenixError, or a failed install step
             devenv.say(f"phoenix: FAILED\n{error}")
             return 1
         results.append(StepResult("phoenix", True, time.monotonic() - started))
