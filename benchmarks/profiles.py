@@ -5,7 +5,6 @@ from __future__ import annotations
 import cProfile
 import io
 import pstats
-import time
 from collections.abc import Callable
 
 import otel_feedback as fb
@@ -50,13 +49,7 @@ def hot_paths(limit: int = 12, spans: int = 20_000) -> dict[str, str]:
     results["flatten(P) (B2, B6)"] = _top(
         lambda: workloads.flatten_loop(workloads.PAYLOAD)(spans), limit
     )
-    token = fb.FeedbackToken(
-        trace_id=0x5B8EFFF798038103D269B633813FC60C,
-        span_id=0xEEE19B7EC3C1B174,
-        issued_at_ns=time.time_ns(),
-        session_id="sess-1",
-        user_id="u-42",
-    ).encode()
+    token = workloads.sample_token()
 
     def late() -> None:
         for _ in range(spans // 4):

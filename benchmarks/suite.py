@@ -572,13 +572,7 @@ def _otlp_bytes() -> dict[str, int]:
     memory = InMemorySpanExporter()
     provider = workloads.provider(feedback=True, export="noop")
     provider.add_span_processor(SimpleSpanProcessor(memory))
-    token = fb.FeedbackToken(
-        trace_id=0x5B8EFFF798038103D269B633813FC60C,
-        span_id=0xEEE19B7EC3C1B174,
-        issued_at_ns=time.time_ns(),
-        session_id="sess-1",
-        user_id="u-42",
-    ).encode()
+    token = workloads.sample_token()
     fb.log_feedback("user_rating", 4, target=token, reason="helpful")
     provider.get_tracer("bench").start_span("plain", attributes={"feedback.user_rating": 4}).end()
     late_span, plain_span = memory.get_finished_spans()

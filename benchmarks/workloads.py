@@ -137,6 +137,17 @@ def set_preflattened_indexed(span: Any) -> None:
     span.set_attributes(FLAT_PAYLOAD_INDEXED)
 
 
+def sample_token() -> str:
+    """A feedback token for a span of another process, issued now (B4 and its profile)."""
+    return fb.FeedbackToken(
+        trace_id=0x5B8EFFF798038103D269B633813FC60C,
+        span_id=0xEEE19B7EC3C1B174,
+        issued_at_ns=time.time_ns(),
+        session_id="sess-1",
+        user_id="u-42",
+    ).encode()
+
+
 def flatten_loop(payload: object) -> Callable[[int], int]:
     flatten = fb.flatten
     perf = time.perf_counter_ns
