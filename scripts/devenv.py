@@ -30,7 +30,7 @@ PYPROJECT = REPO_ROOT / "pyproject.toml"
 STAMP_NAME = "otel-feedback-devenv.stamp"
 LOCK_NAME = "otel-feedback-devenv.lock"
 PIP_LOG_NAME = "otel-feedback-pip.log"
-EXTRAS = "dev"
+EXTRAS = "dev,testing,stats,web,scoring,phoenix,mlflow"
 TAG = "[otel-feedback]"
 
 

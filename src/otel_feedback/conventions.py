@@ -1,0 +1,135 @@
+"""Every name otel-feedback puts on the wire or reads from the environment (DESIGN.md §3).
+
+Attribute keys, the event and span names, the instrumentation scope and the
+``OTEL_FEEDBACK_*`` variables are defined here and nowhere else, so a backend, a query or a
+dashboard can rely on this one page. Names users and backends depend on are normative.
+"""
+
+from __future__ import annotations
+
+VERSION = "0.1.0"
+"""The package version; also the version of the instrumentation scope below."""
+
+SCOPE_NAME = "otel_feedback"
+"""Instrumentation scope (and logger name) of everything otel-feedback emits itself."""
+
+# -- state on spans ------------------------------------------------------------------------
+
+FEEDBACK = "feedback"
+"""Namespace of end-user feedback: ``feedback.<path>``."""
+METRICS = "metrics"
+"""Namespace of evaluator results: ``metrics.<path>``."""
+METADATA = "metadata"
+"""Namespace of context the user attaches: ``metadata.<path>``."""
+USER_PROPERTIES = "user_properties"
+"""Namespace of user properties: ``user_properties.<path>``."""
+NAMESPACES = (FEEDBACK, METRICS, METADATA, USER_PROPERTIES)
+"""Attribute namespaces ``enrich_span`` / ``enrich_session`` write."""
+
+GROUND_TRUTH = "feedback.ground_truth"
+"""Reserved for the expected output."""
+
+SESSION_ID = "session.id"
+"""Attribute (OTel semantic conventions) holding the session id."""
+USER_ID = "user.id"
+"""Attribute (OTel semantic conventions) holding the user id."""
+
+# -- the record of each feedback: event ``gen_ai.evaluation.result`` ---------------------------
+
+EVENT_NAME = "gen_ai.evaluation.result"
+"""Span event (and log record ``event_name``) recording each feedback."""
+
+EVALUATION_NAME = "gen_ai.evaluation.name"
+"""The feedback name."""
+SCORE_VALUE = "gen_ai.evaluation.score.value"
+"""Float score, when the value is a number or a bool (true = 1.0)."""
+SCORE_LABEL = "gen_ai.evaluation.score.label"
+"""The label given, else ``"true"``/``"false"`` for bools, else the string value."""
+EXPLANATION = "gen_ai.evaluation.explanation"
+"""The reason, if any."""
+
+FEEDBACK_ID = "feedback.id"
+"""Unique id (UUID4 hex) of one feedback: the idempotency key for at-least-once delivery."""
+FEEDBACK_VALUE = "feedback.value"
+"""The original typed value; nested values as ``feedback.value.<path>``."""
+SOURCE_TYPE = "feedback.source.type"
+"""``HUMAN``, ``LLM_JUDGE`` or ``CODE``."""
+SOURCE_ID = "feedback.source.id"
+"""Who or what gave the feedback (``web_ui``, a user id, a judge model)."""
+KIND = "feedback.kind"
+"""``explicit`` or ``implicit``."""
+TIMESTAMP = "feedback.timestamp"
+"""When the feedback was given (ISO 8601, UTC)."""
+METADATA_PREFIX = "feedback.metadata"
+"""A record's own metadata, in the event: ``feedback.metadata.<path>``."""
+ERROR_TYPE = "error.type"
+"""OTel semantic convention: why an evaluation failed (a judge error), instead of a score."""
+FEEDBACK_ERROR = "feedback.error"
+"""A human-readable message of that failure."""
+
+SOURCE_TYPES = ("HUMAN", "LLM_JUDGE", "CODE")
+"""Accepted ``feedback.source.type`` values (input is case-insensitive)."""
+SOURCE_TYPE_ALIASES = {"AI_JUDGE": "LLM_JUDGE", "LLM": "LLM_JUDGE"}
+"""Other spellings read as one of :data:`SOURCE_TYPES` (MLflow's legacy ``AI_JUDGE``)."""
+KINDS = ("explicit", "implicit")
+"""Accepted ``feedback.kind`` values."""
+
+# -- late feedback ---------------------------------------------------------------------------
+
+FEEDBACK_SPAN_NAME = "feedback"
+"""Name of the spans that carry late feedback (low cardinality: always this)."""
+FEEDBACK_NAME = "feedback.name"
+"""On a late ``feedback`` span: the name of the feedback it carries (for tag searches)."""
+FEEDBACK_REASON = "feedback.reason"
+"""On a late ``feedback`` span: the reason given (for tag searches)."""
+
+# -- OpenInference annotations (spec/annotations.md in Arize-ai/openinference) ----------------
+
+ANNOTATIONS = "annotations"
+"""Prefix of OpenInference annotation attributes: ``annotations.<i>.annotation.<field>``."""
+ANNOTATION_FIELDS = (
+    "name",
+    "score",
+    "label",
+    "explanation",
+    "annotator_kind",
+    "identifier",
+    "metadata",
+)
+"""The fields of one OpenInference annotation."""
+ANNOTATOR_KINDS = {"HUMAN": "HUMAN", "LLM_JUDGE": "LLM", "CODE": "CODE"}
+"""Our source types as OpenInference ``annotator_kind`` values."""
+
+
+def annotation_key(index: int, field: str) -> str:
+    """``annotations.<index>.annotation.<field>``."""
+    return f"{ANNOTATIONS}.{index}.annotation.{field}"
+
+
+# -- OpenInference context keys and attributes read or written ---------------------------------
+
+OPENINFERENCE_INPUT_VALUE = "input.value"
+OPENINFERENCE_OUTPUT_VALUE = "output.value"
+
+# -- environment variables (read by otel_feedback.settings, and only there) -------------------
+
+ENV_STRICT = "OTEL_FEEDBACK_STRICT"
+"""``true`` turns on strict mode: typed errors instead of log-and-count."""
+ENV_TOKEN_SECRET = "OTEL_FEEDBACK_TOKEN_SECRET"
+"""Secret(s) signing feedback tokens; several separated by commas: the first signs, all verify."""
+ENV_TOKEN_MAX_AGE = "OTEL_FEEDBACK_TOKEN_MAX_AGE"
+"""Seconds a feedback token stays valid where ages are checked (the endpoint); default 30 days."""
+ENV_MAX_OBJECT_DEPTH = "OTEL_FEEDBACK_MAX_OBJECT_DEPTH"
+"""Nested mappings allowed on a path before the rest is kept as JSON (default 5)."""
+ENV_MAX_ARRAY_DEPTH = "OTEL_FEEDBACK_MAX_ARRAY_DEPTH"
+"""Nested lists allowed on a path before the rest is kept as JSON (default 2)."""
+ENV_MAX_VALUE_BYTES = "OTEL_FEEDBACK_MAX_VALUE_BYTES"
+"""Largest string value kept, in UTF-8 bytes; longer ones are truncated."""
+ENV_MAX_RECORD_BYTES = "OTEL_FEEDBACK_MAX_RECORD_BYTES"
+"""Largest total size of one call's attributes, in bytes; past it, the rest is refused."""
+ENV_MAX_KEYS = "OTEL_FEEDBACK_MAX_KEYS"
+"""Most attributes one call may produce; past it, the rest is refused."""
+ENV_OUTBOX = "OTEL_FEEDBACK_OUTBOX"
+"""Path of the SQLite outbox for durable delivery of late feedback (off when unset)."""
+ENV_IDENTITY_FROM_BAGGAGE = "OTEL_FEEDBACK_IDENTITY_FROM_BAGGAGE"
+"""``true`` copies W3C baggage ``session.id`` / ``user.id`` onto spans (off by default)."""
