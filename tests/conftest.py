@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from otel_feedback.settings import reload_settings
 from otel_feedback.testing import OTLPReceiver
 
 
@@ -53,6 +54,9 @@ def clean_diagnostics() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as env:
         env.delenv(otel_feedback.STRICT_ENV, raising=False)
         env.delenv("OTEL_FEEDBACK_TOKEN_SECRET", raising=False)
+        env.delenv("OTEL_FEEDBACK_TOKEN_MAX_AGE", raising=False)
+        reload_settings()
         otel_feedback.reset_diagnostics()
         yield
         otel_feedback.reset_diagnostics()
+    reload_settings()  # what a test set in the environment does not outlive it

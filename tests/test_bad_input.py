@@ -17,6 +17,7 @@ from helpers_wire import EVENT, Wire, only_event, run_python
 from opentelemetry import trace
 
 import otel_feedback as fb
+from otel_feedback.settings import reload_settings
 from otel_feedback.testing import ReceivedSpan
 
 TRACE = "5b8efff798038103d269b633813fc60c"
@@ -55,6 +56,7 @@ def tampered_signed(env: pytest.MonkeyPatch) -> str:
     raw = raw_token(signed)
     raw[5] ^= 0xFF  # inside the trace id
     env.setenv(SECRET_ENV, "k3y")
+    reload_settings()
     return encode_raw(raw)
 
 
@@ -62,6 +64,7 @@ def unsigned_with_secret(env: pytest.MonkeyPatch) -> str:
     unsigned = token()  # before the secret is set, so encode() does not sign it
     assert not raw_token(unsigned)[1] & 16
     env.setenv(SECRET_ENV, "k3y")
+    reload_settings()
     return unsigned
 
 

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import otel_feedback as fb
+from otel_feedback.settings import reload_settings
 
 ids128 = st.integers(min_value=1, max_value=2**128 - 1)
 ids64 = st.integers(min_value=1, max_value=2**64 - 1)
@@ -58,6 +59,7 @@ def test_signed_token_needs_the_same_secret() -> None:
 
 def test_secret_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_FEEDBACK_TOKEN_SECRET", "env-secret")
+    reload_settings()
     signed = fb.FeedbackToken(1, 2, 3).encode()
     assert fb.parse_feedback_token(signed, secret="env-secret").span_id == 2
     with pytest.raises(fb.InvalidTokenError, match="signature"):

@@ -21,7 +21,9 @@ from otel_feedback.context import (
     using_user,
 )
 from otel_feedback.errors import (
+    ConfigurationError,
     CycleError,
+    ExpiredTokenError,
     FeedbackError,
     FlattenError,
     InvalidFeedbackError,
@@ -50,7 +52,9 @@ __all__ = [
     "SOURCE_TYPES",
     "STRICT_ENV",
     "USER_ID",
+    "ConfigurationError",
     "CycleError",
+    "ExpiredTokenError",
     "FeedbackError",
     "FeedbackSpanProcessor",
     "FeedbackToken",

@@ -111,6 +111,15 @@ def annotation_key(index: int, field: str) -> str:
 OPENINFERENCE_INPUT_VALUE = "input.value"
 OPENINFERENCE_OUTPUT_VALUE = "output.value"
 
+# -- the feedback endpoint (otel_feedback.web) --------------------------------------------------
+
+WEB_SOURCE_ID = "web_ui"
+"""``feedback.source.id`` of every record the feedback endpoint logs."""
+WEB_FEEDBACK_PATH = "/feedback"
+"""Where the endpoint takes ``POST`` requests, relative to where it is mounted."""
+WEB_SCRIPT_PATH = "/feedback.js"
+"""Where the endpoint serves its browser client, relative to where it is mounted."""
+
 # -- environment variables (read by otel_feedback.settings, and only there) -------------------
 
 ENV_STRICT = "OTEL_FEEDBACK_STRICT"

@@ -43,5 +43,13 @@ class InvalidTokenError(InvalidTargetError):
     """A feedback token is malformed, has a bad signature, or was not issued by us."""
 
 
+class ExpiredTokenError(InvalidTokenError):
+    """A feedback token is valid but older than the maximum age accepted where it is checked."""
+
+
+class ConfigurationError(FeedbackError, ValueError):
+    """A component was set up in a way that cannot work safely (an endpoint with no secret)."""
+
+
 class NotConfiguredError(FeedbackError, RuntimeError):
     """No OpenTelemetry SDK ``TracerProvider`` is installed, so feedback cannot be exported."""

@@ -1,9 +1,17 @@
 """Feedback tokens: a compact, URL-safe reference to a span, handed to a frontend.
 
 A token carries the trace id, the span id, the local root span id when known, the moment it
-was issued (so late feedback is placed inside the span's lifetime), the sampled flag, and the
-session and user ids. With ``OTEL_FEEDBACK_TOKEN_SECRET`` set, tokens are signed
-(HMAC-SHA256) and a process holding the secret rejects unsigned or altered tokens.
+was issued (so late feedback is placed inside the span's lifetime, and old tokens can be
+refused), the sampled flag, and the session and user ids. With ``OTEL_FEEDBACK_TOKEN_SECRET``
+set, tokens are signed (HMAC-SHA256, truncated to 128 bits) and a process holding the secret
+rejects unsigned or altered tokens. The variable may hold several secrets separated by commas:
+the first signs, every one verifies, so a secret can be rotated without refusing the tokens
+already handed out.
+
+Tokens are **signed, not encrypted**: anyone holding one can read the ids in it, including the
+session and user ids. Leave identities out (``encode(include_identity=False)``) when a token
+travels where those ids must not be seen; late feedback then carries the ids of the context
+it is logged from.
 """
 
 from __future__ import annotations
@@ -12,17 +20,25 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 import re
 import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from otel_feedback._diagnostics import count, logger
-from otel_feedback.errors import InvalidTokenError
+from otel_feedback.conventions import ENV_TOKEN_SECRET
+from otel_feedback.errors import ExpiredTokenError, InvalidTokenError
 from otel_feedback.ids import span_id_hex, trace_id_hex
+from otel_feedback.settings import get_settings
 
-SECRET_ENV = "OTEL_FEEDBACK_TOKEN_SECRET"
+SECRET_ENV = ENV_TOKEN_SECRET
+Secret = str | bytes
+"""One token secret."""
+Secrets = Secret | Sequence[Secret]
+"""What ``secret=`` accepts: one secret, or several (the first signs, all verify)."""
+FUTURE_SKEW_SECONDS = 300.0
+"""How far in the future an issue time may lie (clock skew between hosts) where ages are checked."""
 _VERSION = 1
 _SAMPLED, _HAS_ROOT, _HAS_SESSION, _HAS_USER, _SIGNED = 1, 2, 4, 8, 16
 _HEAD = struct.Struct(">BB16s8s")
@@ -55,15 +71,20 @@ class FeedbackToken:
         """The span id as 16 lowercase hex characters."""
         return span_id_hex(self.span_id)
 
-    def encode(self, secret: str | bytes | None = None) -> str:
-        """The token as a URL-safe string; signed when a secret is given or configured."""
+    def encode(self, secret: Secrets | None = None, *, include_identity: bool = True) -> str:
+        """The token as a URL-safe string; signed when a secret is given or configured.
+
+        With several secrets the first signs. ``include_identity=False`` leaves the session
+        and user ids out: tokens are signed, not encrypted, so whoever holds one can read them.
+        """
         flags = _SAMPLED if self.sampled else 0
         body = bytearray()
         if self.root_span_id:
             flags |= _HAS_ROOT
             body += self.root_span_id.to_bytes(8, "big")
         body += _U64.pack(max(0, self.issued_at_ns))
-        for flag, text in ((_HAS_SESSION, self.session_id), (_HAS_USER, self.user_id)):
+        identities = (self.session_id, self.user_id) if include_identity else (None, None)
+        for flag, text in zip((_HAS_SESSION, _HAS_USER), identities, strict=True):
             raw = text.encode("utf-8") if text else b""
             if len(raw) > _MAX_IDENTITY_BYTES:
                 count("token_identity_omitted")
@@ -76,7 +97,8 @@ class FeedbackToken:
             elif raw:
                 flags |= flag
                 body += _LEN.pack(len(raw)) + raw
-        key = _secret(secret)
+        keys = resolve_secrets(secret)
+        key = keys[0] if keys else None
         if key is not None:
             flags |= _SIGNED
         message = (
@@ -90,12 +112,14 @@ class FeedbackToken:
         return base64.urlsafe_b64encode(message).rstrip(b"=").decode("ascii")
 
 
-def _secret(secret: str | bytes | None) -> bytes | None:
+def resolve_secrets(secret: Secrets | None) -> tuple[bytes, ...]:
+    """The secrets in force: ``secret`` when given (one or several), else the configured ones."""
     if secret is None:
-        secret = os.environ.get(SECRET_ENV) or None
-    if secret is None:
-        return None
-    return secret.encode("utf-8") if isinstance(secret, str) else secret
+        return get_settings().token_secrets
+    if isinstance(secret, (str, bytes)):
+        secret = (secret,)
+    keys = tuple(key.encode("utf-8") if isinstance(key, str) else bytes(key) for key in secret)
+    return tuple(key for key in keys if key)
 
 
 def _sign(key: bytes, message: bytes) -> bytes:
@@ -108,21 +132,52 @@ _FIX_SECRET = (
 )
 
 
-def parse_feedback_token(token: str, *, secret: str | bytes | None = None) -> FeedbackToken:
+def parse_feedback_token(
+    token: str,
+    *,
+    secret: Secrets | None = None,
+    max_age: float | None = None,
+    require_signature: bool | None = None,
+    now: int | None = None,
+) -> FeedbackToken:
     """Decode a token from :func:`current_feedback_token`.
 
     Raises :class:`~otel_feedback.InvalidTokenError` saying what is wrong and how to fix it.
-    When a secret is given or configured, the token must carry a valid signature.
+    When secrets are given or configured, the token must carry a signature made with one of
+    them (``require_signature=False`` also lets unsigned tokens through, while signed ones are
+    still verified). With ``max_age`` (seconds), a token issued longer ago than that raises
+    :class:`~otel_feedback.ExpiredTokenError`, and one issued more than
+    :data:`FUTURE_SKEW_SECONDS` in the future (by ``now``, nanoseconds, default the wall
+    clock) raises :class:`~otel_feedback.InvalidTokenError`.
     """
     try:
-        return _parse(token, secret)
+        parsed = _parse(token, resolve_secrets(secret), require_signature)
     except InvalidTokenError as error:
         text = str(error)
         fix = _FIX_SECRET if "signed" in text or "signature" in text else _FIX
         raise InvalidTokenError(text + fix) from None
+    if max_age is not None:
+        check_age(parsed, max_age, now)
+    return parsed
 
 
-def _parse(token: str, secret: str | bytes | None) -> FeedbackToken:
+def check_age(token: FeedbackToken, max_age: float, now: int | None = None) -> None:
+    """Raise unless ``token`` was issued within the last ``max_age`` seconds (see above)."""
+    current = time.time_ns() if now is None else now
+    age_ns = current - token.issued_at_ns
+    if age_ns > max_age * 1e9:
+        raise ExpiredTokenError(
+            f"feedback token was issued {age_ns / 1e9:.0f} s ago; tokens are accepted for "
+            f"{max_age:g} s; feedback on that answer is no longer taken"
+        )
+    if -age_ns > FUTURE_SKEW_SECONDS * 1e9:
+        raise InvalidTokenError(
+            f"feedback token says it was issued {-age_ns / 1e9:.0f} s in the future; "
+            "check the clocks of the issuing host"
+        )
+
+
+def _parse(token: str, keys: tuple[bytes, ...], require_signature: bool | None) -> FeedbackToken:
     if not isinstance(token, str) or not token:
         got = "an empty string" if isinstance(token, str) else f"a {type(token).__name__}"
         raise InvalidTokenError(f"a feedback token must be a non-empty string, got {got}")
@@ -140,18 +195,28 @@ def _parse(token: str, secret: str | bytes | None) -> FeedbackToken:
     version, flags, trace_raw, span_raw = _HEAD.unpack_from(raw)
     if version != _VERSION:
         raise InvalidTokenError(f"feedback token version {version} is not supported (expected 1)")
-    key = _secret(secret)
     if flags & _SIGNED:
         message, signature = raw[:-_SIGNATURE_BYTES], raw[-_SIGNATURE_BYTES:]
-        if key is not None and not hmac.compare_digest(signature, _sign(key, message)):
-            raise InvalidTokenError("feedback token signature does not match; it was altered")
-    elif key is not None:
+        if keys and not _verified(keys, message, signature):
+            raise InvalidTokenError(
+                "feedback token signature does not match; it was altered or signed with "
+                "another secret"
+            )
+    elif keys and require_signature is not False:
         raise InvalidTokenError(
             f"feedback token is unsigned but {SECRET_ENV} is set; only signed tokens are accepted"
         )
     else:
         message = raw
     return _decode_body(message, flags, trace_raw, span_raw)
+
+
+def _verified(keys: tuple[bytes, ...], message: bytes, signature: bytes) -> bool:
+    """Whether any key made ``signature`` (every key is tried: no early exit to time)."""
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(signature, _sign(key, message))
+    return matched
 
 
 def _decode_body(message: bytes, flags: int, trace_raw: bytes, span_raw: bytes) -> FeedbackToken:
