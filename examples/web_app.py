@@ -1,39 +1,60 @@
-"""A chat web app that returns a feedback token with each answer and accepts feedback.
+"""A chat app on FastAPI whose answers users rate in the browser, however much later.
 
-    python examples/web_app.py [--port 8000]
+    pip install 'otel-feedback[web]' fastapi
+    OTEL_FEEDBACK_TOKEN_SECRET=change-me python examples/web_app.py [--port 8000]
 
-``POST /chat {"message": "...", "session_id": "..."}`` answers inside a span and returns
-``{"answer": ..., "feedback_token": ...}``. ``POST /feedback {"token": ..., "name": "thumbs_up",
-"value": true, "reason": "..."}`` records the user's feedback on that answer's span, however
-much later. ``GET /`` serves a tiny page with thumbs up/down buttons. Standard library only.
+Open http://127.0.0.1:8000/ and ask. ``POST /chat {"message", "session_id"}`` answers inside
+a ``chat`` span (``input.value`` / ``output.value`` set) and returns the answer with a signed
+feedback token and the span's ids in hex. The page (``web_app.html``) loads the endpoint's
+browser client from ``/fb/feedback.js``, which posts thumbs, stars, comments and the
+implicit signals (copy, regenerate) to ``/fb/feedback``, the endpoint of
+``otel_feedback.web.create_app`` mounted into this app. Spans go wherever the standard
+``OTEL_EXPORTER_OTLP_*`` variables say.
+
+Without ``OTEL_FEEDBACK_TOKEN_SECRET`` the app makes up a secret for this run, so tokens stop
+being valid when it restarts: in production, give every instance the same secret.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+import secrets
+import socket
+from pathlib import Path
 
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from opentelemetry import trace
+from opentelemetry.trace import format_span_id, format_trace_id
+from pydantic import BaseModel
 
 import otel_feedback as fb
+from otel_feedback.settings import get_settings
+from otel_feedback.web import create_app
 
+SECRET = get_settings().signing_secret or secrets.token_bytes(32)
+PAGE = (Path(__file__).resolve().parent / "web_app.html").read_text(encoding="utf-8")
 tracer = trace.get_tracer("web-app")
 
-PAGE = b"""<!doctype html><meta charset=utf-8><title>otel-feedback chat</title>
-<input id=q value="What is the capital of France?" size=40><button id=ask>Ask</button>
-<p id=a></p><button id=up disabled>&#128077;</button><button id=down disabled>&#128078;</button>
-<script>
-let token = null;
-const post = (path, body) => fetch(path, {method: "POST", body: JSON.stringify(body)})
-  .then(r => r.json());
-ask.onclick = () => post("/chat", {message: q.value, session_id: "browser"}).then(r => {
-  a.textContent = r.answer; token = r.feedback_token; up.disabled = down.disabled = false; });
-up.onclick = () => post("/feedback", {token, name: "thumbs_up", value: true});
-down.onclick = () => post("/feedback", {token, name: "thumbs_up", value: false});
-</script>"""
+app = FastAPI(title="otel-feedback chat")
+app.mount("/fb", create_app(secret=SECRET))  # POST /fb/feedback, GET /fb/feedback.js
+
+
+class Question(BaseModel):
+    """What the page sends."""
+
+    message: str
+    session_id: str = "anonymous"
+
+
+class Reply(BaseModel):
+    """The answer, its feedback token, and the ids of the span the feedback lands on."""
+
+    answer: str
+    feedback_token: str
+    trace_id: str
+    span_id: str
 
 
 def answer(message: str) -> str:
@@ -43,72 +64,41 @@ def answer(message: str) -> str:
         return f"You asked: {message!r}. The answer is 42."
 
 
-class Handler(BaseHTTPRequestHandler):
-    """JSON endpoints /chat and /feedback, and the page at /."""
+@app.post("/chat")
+def chat(question: Question) -> Reply:
+    """Answer inside a ``chat`` span and hand out a token for feedback on it."""
+    with fb.using_session(question.session_id), tracer.start_as_current_span("chat") as span:
+        span.set_attribute("input.value", question.message)
+        text = answer(question.message)
+        span.set_attribute("output.value", text)
+        context = span.get_span_context()
+        return Reply(
+            answer=text,
+            feedback_token=fb.current_feedback_token(secret=SECRET) or "",
+            trace_id=format_trace_id(context.trace_id),
+            span_id=format_span_id(context.span_id),
+        )
 
-    def do_GET(self) -> None:
-        if self.path != "/":
-            self._send(HTTPStatus.NOT_FOUND, {"error": "not found"})
-            return
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(PAGE)))
-        self.end_headers()
-        self.wfile.write(PAGE)
 
-    def do_POST(self) -> None:
-        try:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-        except json.JSONDecodeError:
-            self._send(HTTPStatus.BAD_REQUEST, {"error": "body must be JSON"})
-            return
-        if self.path == "/chat":
-            self._send(HTTPStatus.OK, self._chat(body))
-        elif self.path == "/feedback":
-            feedback_id = fb.log_feedback(
-                str(body.get("name", "")), body.get("value"), target=body.get("token"),
-                reason=body.get("reason"), source="HUMAN", source_id="web_ui",
-                kind=body.get("kind", "explicit"),
-            )
-            status = HTTPStatus.ACCEPTED if feedback_id else HTTPStatus.BAD_REQUEST
-            self._send(status, {"feedback_id": feedback_id})
-        else:
-            self._send(HTTPStatus.NOT_FOUND, {"error": "not found"})
-
-    def _chat(self, body: dict[str, Any]) -> dict[str, Any]:
-        session_id = str(body.get("session_id") or "anonymous")
-        with fb.using_session(session_id), tracer.start_as_current_span("chat") as span:
-            span.set_attribute("input.value", str(body.get("message", "")))
-            reply = answer(str(body.get("message", "")))
-            return {"answer": reply, "feedback_token": fb.current_feedback_token()}
-
-    def _send(self, status: HTTPStatus, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the traces are the log."""
+@app.get("/", response_class=HTMLResponse)
+def page() -> str:
+    """The chat page."""
+    return PAGE
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     args = parser.parse_args()
     provider = fb.configure(service_name="web-app")
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
-    print(f"listening on http://{args.host}:{server.server_address[1]}", flush=True)
+    sock = socket.create_server((args.host, args.port), backlog=1024)
+    print(f"listening on http://{args.host}:{sock.getsockname()[1]}", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        server.run(sockets=[sock])  # until Ctrl-C
     finally:
-        server.server_close()
-        provider.shutdown()
+        provider.shutdown()  # flush the spans and the feedback
 
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Run the whole check suite: ``python3 scripts/test.py [pytest args...]``.
 
-Steps: ensure ``.venv`` (scripts/devenv.py), ensure Phoenix for the e2e tests
-(scripts/phoenix_backend.py), then ``ruff check .``, ``mypy --strict src`` and ``pytest``.
-Arguments this script does not know are passed to pytest, e.g.
-``python3 scripts/test.py -k smoke -x``. Every step prints a one-line result; the exit code
-is non-zero if any step failed (pytest's exit code 5, "no tests collected", is a failure).
-This is what CI runs (``.ci/run``).
+Steps: ensure ``.venv`` (scripts/devenv.py), Debian ``chromium`` for the browser test
+(scripts/chromium_backend.py) and Phoenix for the e2e tests (scripts/phoenix_backend.py),
+then ``ruff check .``, ``mypy --strict src`` and ``pytest``. Arguments this script does not
+know are passed to pytest, e.g. ``python3 scripts/test.py -k smoke -x``. Every step prints a
+one-line result; the exit code is non-zero if any step failed (pytest's exit code 5, "no
+tests collected", is a failure). This is what CI runs (``.ci/run``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 # Sibling scripts, also when this file is imported rather than run.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import chromium_backend
 import devenv
 import phoenix_backend
 
@@ -96,6 +97,15 @@ def main(argv: list[str] | None = None) -> int:
         devenv.say(f"venv: FAILED\n{error}")
         return 1
     results.append(StepResult("venv", True, time.monotonic() - started))
+    devenv.say(results[-1].line())
+
+    started = time.monotonic()
+    try:
+        chromium_backend.ensure_chromium()
+    except devenv.SetupError as error:
+        devenv.say(f"chromium: FAILED\n{error}")
+        return 1
+    results.append(StepResult("chromium", True, time.monotonic() - started))
     devenv.say(results[-1].line())
 
     phoenix_bin: Path | None = None

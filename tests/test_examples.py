@@ -124,7 +124,12 @@ def test_mlflow_style(otlp_receiver: OTLPReceiver) -> None:
 
 
 def _post(url: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST")
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -145,22 +150,34 @@ def test_web_app(otlp_receiver: OTLPReceiver) -> None:
         status, reply = _post(f"{base}/chat", {"message": "hi", "session_id": "s-web"})
         assert status == 200
         assert "42" in reply["answer"]
+        assert len(reply["trace_id"]) == 32
+        assert len(reply["span_id"]) == 16
         status, accepted = _post(
-            f"{base}/feedback",
+            f"{base}/fb/feedback",
             {"token": reply["feedback_token"], "name": "thumbs_up", "value": True},
         )
         assert status == 202
-        assert len(accepted["feedback_id"]) == 32
-        status, _ = _post(f"{base}/feedback", {"token": "garbage", "name": "x", "value": 1})
-        assert status == 400
+        assert len(accepted["id"]) == 32
+        garbage = {"token": "garbage", "name": "x", "value": 1}
+        status, refused = _post(f"{base}/fb/feedback", garbage)
+        assert status == 401
+        assert refused["field"] == "token"
         with urllib.request.urlopen(f"{base}/", timeout=30) as page:
-            assert b'fetch(path, {method: "POST"' in page.read()
+            html = page.read().decode()
+        assert '<script src="/fb/feedback.js"></script>' in html
+        assert 'aria-label="Ask the question"' in html
+        with urllib.request.urlopen(f"{base}/fb/feedback.js", timeout=30) as script:
+            assert b"sendBeacon" in script.read()
     finally:
         process.send_signal(signal.SIGINT)  # the app flushes its spans on Ctrl-C
         process.wait(timeout=30)
     spans = otlp_receiver.wait_for_spans(3)
     chat = otlp_receiver.span_by_name("chat")
     assert chat.attributes["session.id"] == "s-web"
+    assert chat.attributes["input.value"] == "hi"
+    assert "42" in chat.attributes["output.value"]
+    assert (chat.trace_id, chat.span_id) == (reply["trace_id"], reply["span_id"])
     thumbs = _feedback_spans(spans)["thumbs_up"]
     assert thumbs.parent_span_id == chat.span_id
     assert thumbs.events[0].attributes["feedback.source.id"] == "web_ui"
+    assert thumbs.events[0].attributes["feedback.id"] == accepted["id"]
