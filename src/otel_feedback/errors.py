@@ -53,3 +53,7 @@ class ConfigurationError(FeedbackError, ValueError):
 
 class NotConfiguredError(FeedbackError, RuntimeError):
     """No OpenTelemetry SDK ``TracerProvider`` is installed, so feedback cannot be exported."""
+
+
+class BridgeError(FeedbackError, RuntimeError):
+    """A bridge could not mirror a feedback record into a backend's native view."""
