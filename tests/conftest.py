@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
-from otel_feedback.settings import reload_settings
 from otel_feedback.testing import OTLPReceiver
 
 
@@ -49,14 +49,14 @@ def grpc_wire(wires: WireFactory) -> Wire:
 
 @pytest.fixture(autouse=True)
 def clean_diagnostics() -> Iterator[None]:
-    """For every test: zeroed otel_feedback.diagnostics(), no strict mode or token secret
-    from the environment."""
+    """For every test: zeroed otel_feedback.diagnostics(), and settings read from an
+    environment without any OTEL_FEEDBACK_* variable (a test that sets one calls
+    otel_feedback.reload_settings())."""
     with pytest.MonkeyPatch.context() as env:
-        env.delenv(otel_feedback.STRICT_ENV, raising=False)
-        env.delenv("OTEL_FEEDBACK_TOKEN_SECRET", raising=False)
-        env.delenv("OTEL_FEEDBACK_TOKEN_MAX_AGE", raising=False)
-        reload_settings()
+        for name in [name for name in os.environ if name.startswith("OTEL_FEEDBACK_")]:
+            env.delenv(name)
+        otel_feedback.reload_settings()
         otel_feedback.reset_diagnostics()
         yield
         otel_feedback.reset_diagnostics()
-    reload_settings()  # what a test set in the environment does not outlive it
+    otel_feedback.reload_settings()

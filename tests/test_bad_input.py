@@ -16,6 +16,7 @@ import pytest
 from helpers_wire import EVENT, Wire, only_event, run_python
 from opentelemetry import trace
 
+import otel_feedback
 import otel_feedback as fb
 from otel_feedback.settings import reload_settings
 from otel_feedback.testing import ReceivedSpan
@@ -261,7 +262,7 @@ CASES = [
     Case("opik-span-score-without-trace-id",
          lambda wire, strict, env: fb.log_spans_feedback_scores(
              [{"id": SPAN, "name": "q", "value": 1}], strict=strict),
-         fb.InvalidTargetError, (r"score #0 has no trace_id",), {"invalid_target": 1},
+         fb.InvalidTargetError, (r"span_id= alone needs trace_id=",), {"invalid_target": 1},
          dropped_result=[None]),
     Case("opik-score-without-value",
          lambda wire, strict, env: fb.log_traces_feedback_scores(
@@ -322,6 +323,7 @@ def test_strict_mode_raises_a_clear_typed_error(
     strict: bool | None = True
     if how == "environment":
         monkeypatch.setenv(fb.STRICT_ENV, "true")
+        otel_feedback.reload_settings()
         strict = None
     with pytest.raises(case.error) as raised:
         run_case(case, grpc_wire, strict, monkeypatch)
@@ -338,6 +340,7 @@ def test_strict_false_argument_beats_the_environment(
     grpc_wire: Wire, monkeypatch: pytest.MonkeyPatch, clean_diagnostics: None
 ) -> None:
     monkeypatch.setenv(fb.STRICT_ENV, "true")
+    otel_feedback.reload_settings()
     with grpc_wire.tracer.start_as_current_span("host"):
         assert fb.log_feedback("", 1, strict=False) is None
     assert fb.diagnostics() == {"invalid_name": 1}
@@ -377,6 +380,7 @@ def test_no_sdk_provider_in_a_fresh_process() -> None:
             if strict is None:
                 import os
                 os.environ["OTEL_FEEDBACK_STRICT"] = "true"
+                fb.reload_settings()
             try:
                 fb.log_feedback("rating", 1, trace_id="{TRACE}", span_id="{SPAN}", strict=strict)
             except fb.NotConfiguredError as error:

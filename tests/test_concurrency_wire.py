@@ -11,6 +11,7 @@ import pytest
 from helpers_wire import EVENT, Wire, WireFactory, hex_ids, only_event
 
 import otel_feedback as fb
+from otel_feedback.conventions import RECORD_KEYS
 from otel_feedback.testing import ReceivedSpan
 
 SPANS_PER_TASK = 4  # root, child, feedback under child (token), feedback under root (trace id)
@@ -35,7 +36,7 @@ def check_tasks(wire: Wire, keys: list[str]) -> None:
             assert span.attributes["session.id"] == f"sess-{key}", (span.name, key)
             assert span.attributes["user.id"] == f"user-{key}", (span.name, key)
             for name, value in span.attributes.items():
-                if name.startswith(("feedback.", "metadata.")) and name != "feedback.timestamp":
+                if name.startswith(("feedback.", "metadata.")) and name not in RECORD_KEYS:
                     assert value == key, (span.name, name, value, key)
         assert child.parent_span_id == root.span_id
         assert child.attributes["feedback.task"] == key

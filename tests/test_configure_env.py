@@ -8,6 +8,7 @@ import pytest
 from helpers_wire import assert_late_feedback_span, hex_ids, only_event
 from opentelemetry.sdk.trace import TracerProvider
 
+import otel_feedback
 import otel_feedback as fb
 from otel_feedback.processor import active_processors
 from otel_feedback.testing import OTLPReceiver
@@ -121,6 +122,7 @@ def test_http_json_falls_back_to_protobuf_and_says_so(
 def test_unsupported_protocol_raises_in_strict_mode(env: pytest.MonkeyPatch) -> None:
     env.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon")
     env.setenv(fb.STRICT_ENV, "true")
+    otel_feedback.reload_settings()
     with pytest.raises(fb.NotConfiguredError, match="grpc or http/protobuf"):
         fb.otlp_span_exporter()
 

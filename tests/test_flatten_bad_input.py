@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import pydantic
 import pytest
 
+import otel_feedback
 import otel_feedback as fb
 from otel_feedback import flatten
 from otel_feedback.errors import (
@@ -44,10 +45,12 @@ def strict_flatten(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
 
     def from_environment(value: Any, prefix: str = "feedback") -> dict[str, Any]:
         monkeypatch.setenv("OTEL_FEEDBACK_STRICT", "true")
+        otel_feedback.reload_settings()
         try:
             return flatten(value, prefix)
         finally:
             monkeypatch.delenv("OTEL_FEEDBACK_STRICT")
+            otel_feedback.reload_settings()
 
     return from_environment
 
@@ -570,6 +573,7 @@ def test_ten_thousand_leaves(caplog: pytest.LogCaptureFixture, strict_flatten: F
 @pytest.mark.parametrize("setting", ["true", "TRUE", "1", "yes", "on", " True "])
 def test_strict_from_environment(monkeypatch: pytest.MonkeyPatch, setting: str) -> None:
     monkeypatch.setenv("OTEL_FEEDBACK_STRICT", setting)
+    otel_feedback.reload_settings()
     with pytest.raises(InvalidKeyError):
         flatten({"": 1}, prefix="feedback")
 
@@ -579,6 +583,7 @@ def test_lenient_from_environment(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, setting: str
 ) -> None:
     monkeypatch.setenv("OTEL_FEEDBACK_STRICT", setting)
+    otel_feedback.reload_settings()
     assert flatten({"": 1, "a": 2}, prefix="feedback") == {"feedback.a": 2}
     assert_reported(caplog, "invalid_key")
 
@@ -587,9 +592,11 @@ def test_argument_overrides_environment(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("OTEL_FEEDBACK_STRICT", "true")
+    otel_feedback.reload_settings()
     assert flatten({"": 1, "a": 2}, prefix="feedback", strict=False) == {"feedback.a": 2}
     assert_reported(caplog, "invalid_key")
     monkeypatch.setenv("OTEL_FEEDBACK_STRICT", "false")
+    otel_feedback.reload_settings()
     with pytest.raises(InvalidKeyError):
         flatten({"": 1}, prefix="feedback", strict=True)
 

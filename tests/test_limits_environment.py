@@ -1,4 +1,4 @@
-"""Depth limits for every helper come from the environment, read at import."""
+"""Depth limits for every helper come from the environment, read once on first use."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 PROBE = (
     "import json, otel_feedback as fb\n"
-    "limits = fb.DEFAULT_LIMITS\n"
+    "limits = fb.FlattenLimits.from_settings()\n"
     "print(json.dumps([limits.max_object_depth, limits.max_array_depth,"
     " fb.flatten({'a': {'b': {'c': 1}}, 'm': [[1]]}, 'f')]))\n"
 )

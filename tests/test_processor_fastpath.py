@@ -22,7 +22,8 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import SpanContext
 
 import otel_feedback as fb
-from otel_feedback import _spanwrite, processor
+from otel_feedback import _sdk as _spanwrite
+from otel_feedback import processor
 from otel_feedback.context import current_session_id, current_user_id
 
 
@@ -38,10 +39,10 @@ def provider() -> Iterator[tuple[TracerProvider, fb.FeedbackSpanProcessor]]:
 
 
 def _state(feedback: fb.FeedbackSpanProcessor) -> tuple[Any, ...]:
-    """Span table (open spans by name, ended ones as "ended"), roots, counts."""
+    """Ended-span tables (both generations), roots (id, ended?), counts."""
     return (
-        {k: "ended" if type(v) is int else v.name for k, v in feedback._spans.items()},
-        {k: (v[0], v[1] is not None) for k, v in feedback._roots.items()},
+        {k: v[0] for k, v in {**feedback._ended_old, **feedback._ended}.items()},
+        {k: (v[0], v[2] is not None) for k, v in feedback._roots.items()},
         feedback.tracked_counts,
     )
 
@@ -123,9 +124,10 @@ def test_direct_reads_and_public_properties_track_the_same(
         assert list(direct_state[0].items()) == list(public_state[0].items())
         assert direct_state[1] == public_state[1]
         assert direct_state[2] == public_state[2]
-    # The table keeps the 5 newest spans by start, open or ended.
-    assert direct[0][2] == {"open": 1, "ended": 4, "roots": 3}
-    assert direct[1][2] == {"open": 0, "ended": 5, "roots": 3}
+    # Ended spans are kept in two generations of max_tracked_spans // 2 = 2: the newest
+    # 2 to 4 of them; the open root is the only open span tracked.
+    assert direct[0][2] == {"open": 1, "ended": 3, "roots": 3}
+    assert direct[1][2] == {"open": 0, "ended": 2, "roots": 3}
     # The last root (left open) got its end remembered, both ways.
     assert all(ended for _, ended in direct[1][1].values())
     assert all(ended for _, ended in public[1][1].values())
@@ -142,15 +144,18 @@ def test_eviction_keeps_exactly_the_newest(
             pass
         ended.append(span)
         counts = feedback.tracked_counts
-        assert counts["ended"] == min(index + 1, 5)
+        # Two generations of max_tracked_spans // 2 = 2: at least the 2 newest, never > 5.
+        assert min(index + 1, 2) <= counts["ended"] <= 5
         assert counts["roots"] == min(index + 1, 3)
-    newest = [s.get_span_context() for s in ended[-5:]]
-    assert list(feedback._spans) == [c.span_id for c in newest]
-    assert list(feedback._roots) == [c.trace_id for c in newest[-3:]]
-    for span, context in zip(ended[-5:], newest, strict=True):
-        assert feedback.end_time_of(context.span_id) == span.end_time
-    assert feedback.end_time_of(ended[-6].get_span_context().span_id) is None
-    assert len(feedback._order) == 5
+        newest = [s.get_span_context().span_id for s in ended[-counts["ended"] :]]
+        assert list({**feedback._ended_old, **feedback._ended}) == newest
+    assert list(feedback._roots) == [s.get_span_context().trace_id for s in ended[-3:]]
+    kept = feedback.tracked_counts["ended"]
+    for span in ended[-kept:]:
+        context = span.get_span_context()
+        assert feedback.end_time_of(context.trace_id, context.span_id) == span.end_time
+    gone = ended[-6].get_span_context()
+    assert feedback.end_time_of(gone.trace_id, gone.span_id) is None
     assert len(feedback._roots_order) == 3
 
 

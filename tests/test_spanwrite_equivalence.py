@@ -13,7 +13,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import Span, SpanLimits
 from opentelemetry.trace import NonRecordingSpan, SpanContext, Status
 
-from otel_feedback import _spanwrite
+from otel_feedback import _sdk as _spanwrite
 from otel_feedback.testing import ReceivedSpan
 
 Event = tuple[str, dict[str, Any]]

@@ -1,25 +1,30 @@
 """otel-feedback: user feedback and evaluation scores on LLM traces, as OpenTelemetry data."""
 
-from otel_feedback._diagnostics import STRICT_ENV, diagnostics, reset_diagnostics
-from otel_feedback._emit import FEEDBACK_SPAN_NAME
 from otel_feedback.api import (
-    NAMESPACES,
     current_feedback_token,
     enrich_session,
     enrich_span,
     log_feedback,
-    log_spans_feedback_scores,
-    log_traces_feedback_scores,
 )
+from otel_feedback.batches import log_spans_feedback_scores, log_traces_feedback_scores
 from otel_feedback.configure import configure, otlp_span_exporter
 from otel_feedback.context import (
-    SESSION_ID,
-    USER_ID,
     current_session_id,
     current_user_id,
     using_session,
     using_user,
 )
+from otel_feedback.conventions import ENV_STRICT as STRICT_ENV
+from otel_feedback.conventions import (
+    EVENT_NAME,
+    FEEDBACK_SPAN_NAME,
+    KINDS,
+    NAMESPACES,
+    SESSION_ID,
+    SOURCE_TYPES,
+    USER_ID,
+)
+from otel_feedback.conventions import VERSION as __version__
 from otel_feedback.errors import (
     ConfigurationError,
     CycleError,
@@ -37,10 +42,9 @@ from otel_feedback.errors import (
 from otel_feedback.flatten import flatten, unflatten
 from otel_feedback.limits import DEFAULT_LIMITS, FlattenLimits
 from otel_feedback.processor import FeedbackSpanProcessor
-from otel_feedback.record import EVENT_NAME, KINDS, SOURCE_TYPES
+from otel_feedback.reporting import diagnostics, reset_diagnostics
+from otel_feedback.settings import Settings, get_settings, reload_settings
 from otel_feedback.token import FeedbackToken, parse_feedback_token
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -66,6 +70,7 @@ __all__ = [
     "InvalidTokenError",
     "KeyConflictError",
     "NotConfiguredError",
+    "Settings",
     "UnsupportedValueError",
     "__version__",
     "configure",
@@ -76,11 +81,13 @@ __all__ = [
     "enrich_session",
     "enrich_span",
     "flatten",
+    "get_settings",
     "log_feedback",
     "log_spans_feedback_scores",
     "log_traces_feedback_scores",
     "otlp_span_exporter",
     "parse_feedback_token",
+    "reload_settings",
     "reset_diagnostics",
     "unflatten",
     "using_session",

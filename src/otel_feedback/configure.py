@@ -10,9 +10,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-from otel_feedback._diagnostics import report
 from otel_feedback.errors import NotConfiguredError
 from otel_feedback.processor import FeedbackSpanProcessor
+from otel_feedback.reporting import report
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import LoggerProvider
@@ -34,7 +34,6 @@ def _protocol(signal: str) -> str:
             f"OTLP protocol {value!r} is not supported by the Python OTLP exporters; "
             f"set OTEL_EXPORTER_OTLP_PROTOCOL to grpc or http/protobuf (using {fallback})"
         ),
-        None,
     )
     return fallback
 

@@ -11,24 +11,31 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from opentelemetry import context as otel_context
 
-from otel_feedback._diagnostics import report
+from otel_feedback.conventions import (
+    OPENINFERENCE_SESSION_KEY,
+    OPENINFERENCE_USER_KEY,
+    SESSION_ID,
+    USER_ID,
+)
 from otel_feedback.errors import InvalidFeedbackError
+from otel_feedback.reporting import report
 
-SESSION_ID = "session.id"
-"""Attribute (OTel semantic conventions) holding the session id."""
-USER_ID = "user.id"
-"""Attribute (OTel semantic conventions) holding the user id."""
+__all__ = ["SESSION_ID", "USER_ID", "current_session_id", "current_user_id", "using_session",
+           "using_user", "with_identity"]
 
-_SESSION_KEY = otel_context.create_key("otel_feedback.session_id")
-_USER_KEY = otel_context.create_key("otel_feedback.user_id")
-# OpenInference stores them under the plain attribute names.
-_OPENINFERENCE_SESSION_KEY = SESSION_ID
-_OPENINFERENCE_USER_KEY = USER_ID
+SESSION_KEY = otel_context.create_key("otel_feedback.session_id")
+"""Context key of the session id set by :func:`using_session`."""
+USER_KEY = otel_context.create_key("otel_feedback.user_id")
+"""Context key of the user id set by :func:`using_session` / :func:`using_user`."""
+_SESSION_KEY, _USER_KEY = SESSION_KEY, USER_KEY
+_OPENINFERENCE_SESSION_KEY = OPENINFERENCE_SESSION_KEY
+_OPENINFERENCE_USER_KEY = OPENINFERENCE_USER_KEY
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,22 +67,55 @@ def with_identity(
     return context
 
 
+MAX_IDENTITY_LENGTH = 1024
+"""Longest session or user id kept (characters); longer ids are truncated and reported."""
+
+
 def _identity(value: object, what: str) -> str | None:
+    """A session or user id as text, repaired or dropped (reported) when it cannot be one."""
     if value is None:
         return None
-    text = value if isinstance(value, str) else str(value)
-    if not text:
-        report("invalid_identity", InvalidFeedbackError(f"{what} is empty; ignored"), None)
+    if isinstance(value, str):
+        text: str | None = value
+    elif isinstance(value, (int, float, bool)) or type(value).__str__ is not object.__str__:
+        try:
+            text = str(value)
+        except Exception:  # noqa: BLE001 - a huge int, a broken __str__, deep nesting
+            text = None
+    else:
+        text = None
+    if text is None:
+        report(
+            "invalid_identity",
+            InvalidFeedbackError(f"{what} must be a string, got {type(value).__name__}; ignored"),
+        )
         return None
-    return text
+    if not text:
+        report("invalid_identity", InvalidFeedbackError(f"{what} is empty; ignored"))
+        return None
+    if len(text) > MAX_IDENTITY_LENGTH:
+        report(
+            "invalid_identity",
+            InvalidFeedbackError(
+                f"{what} is {len(text)} characters; kept the first {MAX_IDENTITY_LENGTH}"
+            ),
+        )
+        text = text[:MAX_IDENTITY_LENGTH]
+    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
 
 
 class _UsingIdentity:
-    """Context manager and decorator (sync and async) that sets identity values."""
+    """Context manager and decorator (sync and async) that sets identity values.
+
+    One object may be entered by many threads and tasks at once: the detach tokens live in
+    a context variable (per thread, per task), not on the object.
+    """
 
     def __init__(self, values: dict[str, str | None]) -> None:
         self._values = values
-        self._tokens: list[object] = []
+        self._tokens: ContextVar[tuple[object, ...]] = ContextVar(
+            "otel_feedback.identity_tokens", default=()
+        )
 
     def _context(self) -> otel_context.Context:
         ctx = otel_context.get_current()
@@ -85,7 +125,8 @@ class _UsingIdentity:
         return ctx
 
     def __enter__(self) -> _UsingIdentity:
-        self._tokens.append(otel_context.attach(self._context()))
+        token = otel_context.attach(self._context())
+        self._tokens.set((*self._tokens.get(), token))
         return self
 
     def __exit__(
@@ -94,7 +135,9 @@ class _UsingIdentity:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        otel_context.detach(self._tokens.pop())  # type: ignore[arg-type]
+        *rest, token = self._tokens.get()
+        self._tokens.set(tuple(rest))
+        otel_context.detach(token)  # type: ignore[arg-type]
 
     async def __aenter__(self) -> _UsingIdentity:
         return self.__enter__()
@@ -142,3 +185,19 @@ def using_session(session_id: str, user_id: str | None = None) -> _UsingIdentity
 def using_user(user_id: str) -> _UsingIdentity:
     """Give every span started inside a ``user.id``. ``with``, ``async with`` or decorator."""
     return _UsingIdentity({_USER_KEY: _identity(user_id, "user id")})
+
+
+def identity_of(context: otel_context.Context) -> tuple[str | None, str | None]:
+    """``(session id, user id)`` in ``context``, as :func:`current_session_id` /
+    :func:`current_user_id` read them; the processor calls this once per new context."""
+    get = context.get
+    session_id = get(SESSION_KEY)
+    if session_id is None:
+        session_id = get(OPENINFERENCE_SESSION_KEY)
+    user_id = get(USER_KEY)
+    if user_id is None:
+        user_id = get(OPENINFERENCE_USER_KEY)
+    return (
+        session_id if isinstance(session_id, str) and session_id else None,
+        user_id if isinstance(user_id, str) and user_id else None,
+    )

@@ -78,10 +78,19 @@ KINDS = ("explicit", "implicit")
 
 FEEDBACK_SPAN_NAME = "feedback"
 """Name of the spans that carry late feedback (low cardinality: always this)."""
-FEEDBACK_NAME = "feedback.name"
-"""On a late ``feedback`` span: the name of the feedback it carries (for tag searches)."""
-FEEDBACK_REASON = "feedback.reason"
-"""On a late ``feedback`` span: the reason given (for tag searches)."""
+LATE_SPAN_RECORD_KEYS = (
+    EVALUATION_NAME,
+    EXPLANATION,
+    FEEDBACK_ID,
+    SOURCE_TYPE,
+    SOURCE_ID,
+    KIND,
+)
+"""Record fields a late ``feedback`` span also carries as its own attributes, beside
+``feedback.<name>`` and ``feedback.timestamp``, so a tag search finds it ("every thumbs_up
+from web_ui"). They describe the record, not the rated span: measuring tools skip them."""
+RECORD_KEYS = (*LATE_SPAN_RECORD_KEYS, TIMESTAMP)
+"""Keys under ``feedback.`` (and ``gen_ai.evaluation.``) that describe a record, not a field."""
 
 # -- OpenInference annotations (spec/annotations.md in Arize-ai/openinference) ----------------
 
@@ -108,8 +117,14 @@ def annotation_key(index: int, field: str) -> str:
 
 # -- OpenInference context keys and attributes read or written ---------------------------------
 
+OPENINFERENCE_SESSION_KEY = SESSION_ID
+"""OpenInference keeps ``using_session`` / ``using_user`` ids in the context under the plain
+attribute names; otel-feedback reads them too."""
+OPENINFERENCE_USER_KEY = USER_ID
 OPENINFERENCE_INPUT_VALUE = "input.value"
+"""OpenInference: the input of an operation, as text or JSON."""
 OPENINFERENCE_OUTPUT_VALUE = "output.value"
+"""OpenInference: the output of an operation, as text or JSON."""
 
 # -- the feedback endpoint (otel_feedback.web) --------------------------------------------------
 

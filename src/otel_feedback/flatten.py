@@ -41,7 +41,6 @@ from otel_feedback._coerce import (
     last_resort_text,
     object_fields,
 )
-from otel_feedback._diagnostics import report
 from otel_feedback.errors import (
     CycleError,
     FeedbackError,
@@ -50,7 +49,8 @@ from otel_feedback.errors import (
     KeyConflictError,
     UnsupportedValueError,
 )
-from otel_feedback.limits import DEFAULT_LIMITS, FlattenLimits
+from otel_feedback.limits import FlattenLimits
+from otel_feedback.reporting import report, strict_mode
 
 Attributes = dict[str, AttributeValue]
 
@@ -65,23 +65,27 @@ def flatten(
     value: object,
     prefix: str = "",
     *,
-    limits: FlattenLimits = DEFAULT_LIMITS,
+    limits: FlattenLimits | None = None,
     strict: bool | None = None,
 ) -> Attributes:
     """Flatten a nested mapping into OpenTelemetry attributes under ``prefix``.
 
     ``flatten({"edits": [{"value": "NY"}]}, prefix="feedback")`` gives
     ``{"feedback.edits.0.value": "NY"}``. A value that is not a mapping is stored at
-    ``prefix`` itself. Never raises unless ``strict`` (or ``OTEL_FEEDBACK_STRICT=true``).
+    ``prefix`` itself. ``limits`` default to the settings' (``OTEL_FEEDBACK_MAX_*_DEPTH``).
+    Never raises unless ``strict`` (or ``OTEL_FEEDBACK_STRICT=true``).
     """
-    walk = _Walk(limits, strict)
+    if strict is not None:
+        with strict_mode(strict):
+            return flatten(value, prefix, limits=limits)
+    walk = _Walk(limits if limits is not None else FlattenLimits.from_settings())
     if type(value) is dict:  # the usual case, without the checks below
         try:
             walk.mapping(value, f"{prefix}." if prefix else "", 0, 0)
         except FeedbackError:
             raise
         except Exception as exc:  # noqa: BLE001 - RecursionError, or user code raising
-            _walk_failed(exc, strict)
+            _walk_failed(exc)
         return walk.out
     try:
         fields = None if isinstance(value, Mapping) else _top_fields(value)
@@ -98,28 +102,25 @@ def flatten(
                 InvalidKeyError(
                     f"cannot flatten a {describe(value)} without a prefix; pass a mapping"
                 ),
-                strict,
             )
     except FeedbackError:
         raise
     except Exception as exc:  # noqa: BLE001 - user containers (__iter__, items) may raise
-        _walk_failed(exc, strict)
+        _walk_failed(exc)
     return walk.out
 
 
-def _walk_failed(exc: Exception, strict: bool | None) -> None:
+def _walk_failed(exc: Exception) -> None:
     """Report a walk stopped by a RecursionError or by user code raising."""
     if isinstance(exc, RecursionError):
         report(
             "too_deep",
             FlattenError("value nests deeper than Python's recursion limit; rest omitted"),
-            strict,
         )
     else:
         report(
             "unsupported_value",
             UnsupportedValueError(f"flattening raised {exc!r}; rest omitted"),
-            strict,
         )
 
 
@@ -136,13 +137,12 @@ def _top_fields(value: object) -> dict[str, Any] | None:
 class _Walk:
     """One pass over a nested value, writing attributes into ``out``."""
 
-    __slots__ = ("active", "max_array", "max_object", "out", "strict")
+    __slots__ = ("active", "max_array", "max_object", "out")
 
-    def __init__(self, limits: FlattenLimits, strict: bool | None) -> None:
+    def __init__(self, limits: FlattenLimits) -> None:
         self.out: Attributes = {}
         self.max_object = limits.max_object_depth
         self.max_array = limits.max_array_depth
-        self.strict = strict
         self.active: set[int] = set()
 
     # -- containers ---------------------------------------------------------------------
@@ -272,7 +272,6 @@ class _Walk:
                 UnsupportedValueError(
                     f"{key!r}: converting a {describe(item)} raised {exc!r}; kept {converted!r}"
                 ),
-                self.strict,
             )
         if unsupported:
             report(
@@ -281,7 +280,6 @@ class _Walk:
                     f"{key!r}: a {describe(item)} has no attribute form; convert it to a str, "
                     "number, bool, list or mapping (default mode stores its str())"
                 ),
-                self.strict,
             )
         return converted
 
@@ -300,13 +298,11 @@ class _Walk:
             report(
                 "too_deep",
                 FlattenError(f"{key!r} nests deeper than Python's recursion limit; omitted"),
-                self.strict,
             )
             return
         report(
             "depth_limit",
             FlattenError(f"{key!r}: {what} nested beyond the depth limit; kept as a JSON string"),
-            self.strict,
         )
 
     def json_text(self, item: object) -> str:
@@ -358,7 +354,6 @@ class _Walk:
             report(
                 "invalid_key",
                 InvalidKeyError(f"a {describe(key)} key under {base!r} has no str(): {exc!r}"),
-                self.strict,
             )
             return None
 
@@ -378,7 +373,6 @@ class _Walk:
                         f"key {base + key!r} {reason}; "
                         + ("dropped" if not parts else f"used {'.'.join(parts)!r}")
                     ),
-                    self.strict,
                 )
                 if not parts:
                     continue
@@ -438,14 +432,12 @@ class _Walk:
         report(
             "key_conflict",
             KeyConflictError(f"key {key!r} is {what}; the later entry wins"),
-            self.strict,
         )
 
     def cycle(self, key: str) -> None:
         report(
             "cycle",
             CycleError(f"{key!r} refers to an object that contains it; reference omitted"),
-            self.strict,
         )
 
 
@@ -473,6 +465,9 @@ def unflatten(
     Keys ``0..n-1`` under one parent become a list; arrays become lists. When a key is both
     a leaf and a parent, the mapping is kept and the leaf is reported and dropped.
     """
+    if strict is not None:
+        with strict_mode(strict):
+            return unflatten(attributes, prefix)
     start = f"{prefix}." if prefix else ""
     root: dict[str, Any] = {}
     for key, item in attributes.items():
@@ -484,13 +479,13 @@ def unflatten(
             child = node.get(part)
             if type(child) is not dict:
                 if child is not None:
-                    _leaf_dropped(key, strict)
+                    _leaf_dropped(key)
                 child = {}
                 node[part] = child
             node = child
         last = parts[-1]
         if type(node.get(last)) is dict:
-            _leaf_dropped(key, strict)
+            _leaf_dropped(key)
             continue
         node[last] = list(item) if isinstance(item, (tuple, list)) else item
     for key, child in root.items():
@@ -499,11 +494,10 @@ def unflatten(
     return root
 
 
-def _leaf_dropped(key: str, strict: bool | None) -> None:
+def _leaf_dropped(key: str) -> None:
     report(
         "key_conflict",
         KeyConflictError(f"{key!r}: a key is both a value and a parent; the mapping is kept"),
-        strict,
     )
 
 

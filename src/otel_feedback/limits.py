@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-import os
 from dataclasses import dataclass
 
-OBJECT_DEPTH_ENV = "OTEL_FEEDBACK_MAX_OBJECT_DEPTH"
-ARRAY_DEPTH_ENV = "OTEL_FEEDBACK_MAX_ARRAY_DEPTH"
-_OBJECT_DEPTH, _ARRAY_DEPTH = 5, 2
+from otel_feedback.settings import Settings, get_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,44 +15,35 @@ class FlattenLimits:
     in ``{"a": {"b": 1}}`` the value of ``a`` is the first nested object.
     """
 
-    max_object_depth: int = _OBJECT_DEPTH
+    max_object_depth: int = 5
     """Nested mappings allowed on any path; a deeper mapping is kept as a JSON string."""
 
-    max_array_depth: int = _ARRAY_DEPTH
+    max_array_depth: int = 2
     """Nested sequences allowed on any path; a deeper sequence is kept as a JSON string."""
 
     def __post_init__(self) -> None:
         if self.max_object_depth < 0 or self.max_array_depth < 0:
             raise ValueError("FlattenLimits depths must be >= 0")
 
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> FlattenLimits:
+        """The limits in force (``OTEL_FEEDBACK_MAX_OBJECT_DEPTH`` / ``_ARRAY_DEPTH``)."""
+        global _in_force
+        chosen = settings if settings is not None else get_settings()
+        cached = _in_force
+        if cached is not None and cached[0] is chosen:
+            return cached[1]
+        limits = cls(chosen.max_object_depth, chosen.max_array_depth)
+        _in_force = (chosen, limits)
+        return limits
 
     @classmethod
     def from_environment(cls) -> FlattenLimits:
-        """Limits from ``OTEL_FEEDBACK_MAX_OBJECT_DEPTH`` / ``OTEL_FEEDBACK_MAX_ARRAY_DEPTH``.
-
-        Unset or invalid values (logged) keep the defaults of 5 and 2.
-        """
-        return cls(
-            max_object_depth=_depth(OBJECT_DEPTH_ENV, _OBJECT_DEPTH),
-            max_array_depth=_depth(ARRAY_DEPTH_ENV, _ARRAY_DEPTH),
-        )
+        """The limits the environment sets now (unset or invalid: 5 and 2, logged)."""
+        return cls.from_settings(Settings.from_environment())
 
 
-def _depth(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        logging.getLogger("otel_feedback").warning(
-            "%s=%r is not a whole number >= 0; using %d", name, raw, default
-        )
-        return default
-    return value
+_in_force: tuple[Settings, FlattenLimits] | None = None
 
-
-DEFAULT_LIMITS = FlattenLimits.from_environment()
-"""The limits every helper uses: the defaults, or the environment's when set at import."""
+DEFAULT_LIMITS = FlattenLimits()
+"""The default limits, 5 nested objects and 2 nested arrays (HoneyHive's)."""

@@ -1,9 +1,23 @@
-"""``FeedbackSpanProcessor``: identity on every span, and a bounded memory of recent spans.
+"""``FeedbackSpanProcessor``: identity on every span, and a bounded memory of what feedback needs.
 
-The processor does no exporting. It copies ``session.id`` / ``user.id`` from the context onto
-each span as it starts, and remembers, in bounded memory, the spans still open (so feedback
-can be written onto them), when recent spans ended and the local root of recent traces (so
-late feedback can be placed under the right span, inside its lifetime).
+The processor exports nothing and emits nothing. As each span starts it copies ``session.id``
+/ ``user.id`` from the context onto it. It remembers, in bounded memory, only what late
+feedback needs to find its place:
+
+* the **local root** of each recent trace (a span with no parent, or a remote one): the
+  target of trace-level feedback (``enrich_session``, ``trace_id`` alone), while open and,
+  after it ended, when it ended;
+* the spans a **feedback token** was issued for (:meth:`track`), while they are open;
+* when recent spans **ended** (two generations of a plain dict, so eviction is free).
+
+Other open spans are not tracked: starting one costs one parent check. Feedback by id for an
+open span that is neither current, a root nor tokened still arrives, as a ``feedback`` span
+under it (placed now, inside its lifetime).
+
+How helpers find a processor is explicit: every processor registers itself in
+:data:`REGISTRY` when created and leaves it at ``shutdown()``; :mod:`otel_feedback.delivery`
+asks the registered processors which one tracks a target, and uses that processor's
+:class:`~otel_feedback.emit.Emitter` for late feedback.
 """
 
 from __future__ import annotations
@@ -17,20 +31,15 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from otel_feedback import _spanwrite
-from otel_feedback.context import (
-    _OPENINFERENCE_SESSION_KEY,
-    _OPENINFERENCE_USER_KEY,
-    _SESSION_KEY,
-    _USER_KEY,
-)
+from otel_feedback import _sdk
+from otel_feedback.context import identity_of
+from otel_feedback.conventions import SCOPE_NAME
+from otel_feedback.emit import Emitter
+from otel_feedback.reporting import internal_error
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk.trace import TracerProvider
-
-SCOPE_NAME = "otel_feedback"
-"""Instrumentation scope of the spans otel-feedback emits itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +54,18 @@ class FeedbackSpanProcessor(SpanProcessor):
     """Add with ``provider.add_span_processor(FeedbackSpanProcessor())``, in any order.
 
     Args:
-        max_tracked_spans: spans remembered, open or recently ended (the newest are kept).
+        max_tracked_spans: spans tracked for feedback tokens, open or recently ended (the
+            newest are kept).
         max_tracked_traces: recent traces whose local root span is remembered.
-        tracer_provider: provider for the ``feedback`` spans of late feedback; default the
-            global one (``configure()`` sets it to the provider it builds).
+        tracer_provider: the provider this processor is added to, through which late
+            feedback for its spans is emitted; default the global one (``configure()``
+            passes the provider it builds).
         emit_log_records: also emit each feedback as an OTel log record
             (``event_name="gen_ai.evaluation.result"``), for log-based pipelines.
         logger_provider: provider for those log records; default the global one.
+
+    The last three only choose this processor's :attr:`emitter`; the processor itself
+    never emits.
     """
 
     def __init__(
@@ -67,182 +81,227 @@ class FeedbackSpanProcessor(SpanProcessor):
             raise ValueError("max_tracked_spans and max_tracked_traces must be >= 1")
         self.max_tracked_spans = max_tracked_spans
         self.max_tracked_traces = max_tracked_traces
-        self.tracer_provider = tracer_provider
-        self.emit_log_records = emit_log_records
-        self.logger_provider = logger_provider
-        # One table for the spans of this process, open (value: the Span) or recently ended
-        # (value: its end time), in start order; `_order` holds the same ids oldest first,
-        # so eviction is O(1) (next(iter(dict)) walks the slots of deleted keys).
+        self.emitter = Emitter(tracer_provider, logger_provider, emit_log_records)
+        """Where late feedback for this processor's spans goes (used by delivery only)."""
+        # Tracked spans: span id -> the open Span, or (trace id, end time) once ended;
+        # `_order` holds the same ids oldest first, so eviction is O(1).
+        # Recently ended spans: span id -> (trace id, end time), in two generations: when
+        # the young one is full it becomes the old one, and the old one is dropped.
+        self._ended: dict[int, tuple[int, int]] = {}
+        self._ended_old: dict[int, tuple[int, int]] = {}
+        self._generation_size = max(1, max_tracked_spans // 2)
         self._spans: dict[int, Any] = {}
         self._order: deque[int] = deque()
-        # Local roots of recent traces: trace id -> [root span id, root end time or None].
+        self._lock = threading.Lock()
+        # Local roots of recent traces: trace id -> [root span id, open Span or None,
+        # end time or None].
         self._roots: dict[int, list[Any]] = {}
         self._roots_order: deque[int] = deque()
         self._last_identity: tuple[Any, str | None, str | None] = (None, None, None)
         self._shut_down = False
-        _register(self)
+        REGISTRY.add(self)
 
     # -- SpanProcessor ------------------------------------------------------------------
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
-        """Copy session/user ids from the context onto ``span`` and start tracking it."""
+        """Copy session/user ids from the context onto ``span``; remember it if a local root."""
         if self._shut_down:
             return
         try:
             context = parent_context if parent_context is not None else _get_current()
             identity = self._last_identity
             if identity[0] is not context:
-                identity = self._identity_of(context)
+                identity = self._last_identity = (context, *identity_of(context))
             if identity[1] is not None or identity[2] is not None:
-                _spanwrite.set_identity(span, identity[1], identity[2])
+                _sdk.set_identity(span, identity[1], identity[2])
             fields: Any = span if span.__class__ in _DIRECT else _span_fields(span)
-            span_context = fields._context  # (trace_id, span_id, is_remote, ...)
-            span_id = span_context[1]
-            self._spans[span_id] = span
-            order = self._order
-            order.append(span_id)
-            if len(order) > self.max_tracked_spans:
-                self._spans.pop(order.popleft(), None)
             parent = fields._parent
             if parent is None or parent[2]:  # a local root: no parent, or a remote one
                 scope = fields._instrumentation_scope
                 if scope is None or scope.name != SCOPE_NAME:
-                    self._remember_root(span_context[0], span_id)
+                    span_context = fields._context
+                    self._remember_root(span_context[0], span_context[1], span)
         except Exception:  # noqa: BLE001 - a processor must never raise into the host app
-            _log_internal_error("on_start")
+            internal_error("FeedbackSpanProcessor.on_start")
 
     def on_end(self, span: ReadableSpan) -> None:
-        """Remember when ``span`` ended (in place of the open span)."""
+        """Remember when a tracked span or a local root ended."""
         try:
             fields: Any = span if span.__class__ in _DIRECT else _span_fields(span)
             span_context = fields._context
             if span_context is None:
                 return
             span_id = span_context[1]
-            end_time = fields._end_time or 0
-            spans = self._spans
-            if span_id in spans:  # not yet evicted
-                spans[span_id] = end_time
-            # A root's end outlives the bounded span table: a long-lived root with many
-            # spans under it may have left that table while it was still open.
             root = self._roots.get(span_context[0])
             if root is not None and root[0] == span_id:
-                root[1] = end_time
+                root[1], root[2] = None, fields._end_time or 0
+            ended = (span_context[0], fields._end_time or 0)
+            young = self._ended
+            young[span_id] = ended
+            if len(young) >= self._generation_size:
+                self._ended_old, self._ended = young, {}
+            if self._spans and span_id in self._spans:
+                self._spans[span_id] = ended
         except Exception:  # noqa: BLE001 - a processor must never raise into the host app
-            _log_internal_error("on_end")
+            internal_error("FeedbackSpanProcessor.on_end")
 
-    def _remember_root(self, trace_id: int, span_id: int) -> None:
+    def _remember_root(self, trace_id: int, span_id: int, span: Span) -> None:
         roots = self._roots
         known = roots.get(trace_id)
         if known is None:
-            roots[trace_id] = [span_id, None]
+            roots[trace_id] = [span_id, span, None]
             order = self._roots_order
             order.append(trace_id)
             if len(order) > self.max_tracked_traces:
                 roots.pop(order.popleft(), None)
-        elif known[1] is not None:  # the trace's earlier local root ended: this one is current
-            known[0], known[1] = span_id, None
-
-    def _identity_of(
-        self, context: otel_context.Context
-    ) -> tuple[otel_context.Context, str | None, str | None]:
-        """Session and user ids in ``context`` (as current_session_id / current_user_id).
-
-        Remembered with the context they came from: contexts are immutable, and spans
-        started one after another usually share theirs (siblings, or a loop of roots), so
-        the next ``on_start`` compares one reference instead of reading four keys. The
-        reference keeps that one context alive until the next span starts.
-        """
-        get = context.get
-        session_id = get(_SESSION_KEY)
-        if session_id is None:
-            session_id = get(_OPENINFERENCE_SESSION_KEY)
-        user_id = get(_USER_KEY)
-        if user_id is None:
-            user_id = get(_OPENINFERENCE_USER_KEY)
-        identity = (
-            context,
-            session_id if isinstance(session_id, str) and session_id else None,
-            user_id if isinstance(user_id, str) and user_id else None,
-        )
-        self._last_identity = identity
-        return identity
+        elif known[2] is not None:  # the trace's earlier local root ended: this one is current
+            known[0], known[1], known[2] = span_id, span, None
 
     def shutdown(self) -> None:
-        """Forget all tracked spans and stop tracking; flushes the log provider we emit to."""
+        """Forget everything tracked, stop tracking, leave the registry; flush our log records."""
         self._shut_down = True
-        _unregister(self)
+        REGISTRY.remove(self)
         self.force_flush()
-        self._spans.clear()
-        self._order.clear()
+        with self._lock:
+            self._spans.clear()
+            self._order.clear()
+        self._ended.clear()
+        self._ended_old.clear()
         self._roots.clear()
         self._roots_order.clear()
         self._last_identity = (None, None, None)
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        """Flush the log records this processor emits (spans flush with their provider).
+        """Flush the log records emitted for this processor's spans (spans flush with their
+        provider, which is usually flushing this processor right now)."""
+        return self.emitter.flush_logs(timeout_millis)
 
-        The tracer provider is not flushed from here: it is usually the provider this
-        processor belongs to, which is flushing it right now.
-        """
-        flush = getattr(self.logger_provider, "force_flush", None)
-        return bool(flush(timeout_millis)) if flush is not None else True
+    # -- what delivery asks -----------------------------------------------------------------
 
-    # -- lookups for the helpers ------------------------------------------------------------
+    def track(self, span: Any) -> None:
+        """Track ``span`` (open) so feedback by its id finds it, and its end is remembered."""
+        if self._shut_down or not isinstance(span, Span):
+            return
+        span_id = span.get_span_context().span_id
+        with self._lock:
+            if span_id in self._spans:
+                return
+            ended = span.end_time
+            self._spans[span_id] = (
+                span if ended is None else (span.get_span_context().trace_id, ended)
+            )
+            order = self._order
+            order.append(span_id)
+            if len(order) > self.max_tracked_spans:
+                self._spans.pop(order.popleft(), None)
 
-    def open_span(self, span_id: int) -> Span | None:
-        """The tracked span with this id, if it has not ended."""
+    def open_span(self, trace_id: int, span_id: int) -> Span | None:
+        """The span with these ids, if this processor tracks it and it has not ended."""
         entry = self._spans.get(span_id)
-        return entry if entry is not None and entry.__class__ is not int else None
+        if entry is not None and entry.__class__ is not tuple:
+            return entry if entry.get_span_context().trace_id == trace_id else None
+        root = self._roots.get(trace_id)
+        if root is not None and root[0] == span_id and root[1] is not None:
+            span: Span = root[1]
+            return span
+        return None
 
-    def end_time_of(self, span_id: int) -> int | None:
-        """When a recently ended span ended, if remembered."""
+    def end_time_of(self, trace_id: int, span_id: int) -> int | None:
+        """When a tracked span (or the trace's local root) ended, if remembered."""
         entry = self._spans.get(span_id)
-        return entry if entry.__class__ is int and entry else None
+        if entry.__class__ is not tuple:
+            entry = self._ended.get(span_id) or self._ended_old.get(span_id)
+        if entry is not None and entry[0] == trace_id and entry[1]:
+            return int(entry[1])
+        root = self._roots.get(trace_id)
+        if root is not None and root[0] == span_id and root[2]:
+            return int(root[2])
+        return None
 
     def root_of(self, trace_id: int) -> RootInfo | None:
         """The local root span of a recent trace, if remembered."""
         root = self._roots.get(trace_id)
-        return RootInfo(root[0], root[1]) if root is not None else None
+        return RootInfo(root[0], root[2]) if root is not None else None
+
+    def find_span(self, span_id: int) -> tuple[int, int | None] | None:
+        """``(trace id, end time or None)`` of a tracked span or root with this span id."""
+        entry = self._spans.get(span_id)
+        if entry is not None and entry.__class__ is not tuple:
+            return entry.get_span_context().trace_id, None
+        if entry is None:
+            entry = self._ended.get(span_id) or self._ended_old.get(span_id)
+        if entry is not None:
+            return int(entry[0]), int(entry[1]) or None
+        for trace_id, root in list(self._roots.items()):
+            if root[0] == span_id:
+                return trace_id, root[2]
+        return None
+
+    def knows(self, trace_id: int, span_id: int | None) -> bool:
+        """Whether this processor tracks the span or the root of its trace."""
+        return trace_id in self._roots or (
+            span_id is not None
+            and (span_id in self._spans or span_id in self._ended or span_id in self._ended_old)
+        )
 
     @property
     def tracked_counts(self) -> dict[str, int]:
         """How many open spans, ended spans and roots are held (for tests and monitoring)."""
         entries = list(self._spans.values())
-        ended = sum(1 for entry in entries if entry.__class__ is int)
-        return {"open": len(entries) - ended, "ended": ended, "roots": len(self._roots)}
+        tokened_open = sum(1 for entry in entries if entry.__class__ is not tuple)
+        roots = list(self._roots.values())
+        open_roots = sum(1 for root in roots if root[1] is not None)
+        return {
+            "open": tokened_open + open_roots,
+            "ended": len(self._ended) + len(self._ended_old),
+            "roots": len(roots),
+        }
 
 
 _get_current = otel_context.get_current
-_DIRECT = _spanwrite.DIRECT_FIELD_CLASSES
-_span_fields = _spanwrite.span_fields
+_DIRECT = _sdk.DIRECT_FIELD_CLASSES
+_span_fields = _sdk.span_fields
 
 
-def _log_internal_error(hook: str) -> None:
-    from otel_feedback._diagnostics import count, logger  # noqa: PLC0415 - cold path
+class ProcessorRegistry:
+    """The processors of this process that are alive and not shut down, oldest first.
 
-    count("internal_error")
-    logger.exception("FeedbackSpanProcessor.%s failed; the span is unaffected", hook)
+    Held weakly, so a dropped provider's processor leaves with it. Replaced whole on
+    change, so readers never take the lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._refs: tuple[weakref.ref[FeedbackSpanProcessor], ...] = ()
+
+    def add(self, processor: FeedbackSpanProcessor) -> None:
+        """Register ``processor`` (done by its constructor)."""
+        with self._lock:
+            alive = tuple(ref for ref in self._refs if ref() is not None)
+            self._refs = (*alive, weakref.ref(processor))
+
+    def remove(self, processor: FeedbackSpanProcessor) -> None:
+        """Unregister ``processor`` (done by its ``shutdown()``)."""
+        with self._lock:
+            self._refs = tuple(ref for ref in self._refs if ref() not in (None, processor))
+
+    def processors(self) -> list[FeedbackSpanProcessor]:
+        """Every registered processor, oldest first."""
+        return [processor for ref in self._refs if (processor := ref()) is not None]
+
+    def owner(self, trace_id: int, span_id: int | None) -> FeedbackSpanProcessor | None:
+        """The processor tracking the span or its trace's root, else the oldest, else None."""
+        processors = self.processors()
+        for processor in processors:
+            if processor.knows(trace_id, span_id):
+                return processor
+        return processors[0] if processors else None
 
 
-# Processors alive and not shut down, oldest first. Weak, so a dropped provider's processor
-# goes away with it. Replaced whole on change, so readers never need the lock.
-_registry_lock = threading.Lock()
-_processors: tuple[weakref.ref[FeedbackSpanProcessor], ...] = ()
-
-
-def _register(processor: FeedbackSpanProcessor) -> None:
-    global _processors
-    with _registry_lock:
-        _processors = (*(ref for ref in _processors if ref() is not None), weakref.ref(processor))
-
-
-def _unregister(processor: FeedbackSpanProcessor) -> None:
-    global _processors
-    with _registry_lock:
-        _processors = tuple(ref for ref in _processors if ref() not in (None, processor))
+REGISTRY = ProcessorRegistry()
+"""Every live :class:`FeedbackSpanProcessor`; delivery finds the owner of a target here."""
 
 
 def active_processors() -> list[FeedbackSpanProcessor]:
     """Processors created and not shut down, oldest first."""
-    return [processor for ref in _processors if (processor := ref()) is not None]
+    return REGISTRY.processors()

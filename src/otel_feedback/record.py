@@ -1,15 +1,17 @@
-"""One feedback, validated at the boundary and shaped as attributes (DESIGN.md §3).
+"""One feedback, validated at the boundary and shaped as attributes (DESIGN.md §3, §12).
 
-:func:`build_feedback` checks the name, value, label, reason, kind and source, then returns
-the state attributes (``feedback.<name>``) and the ``gen_ai.evaluation.result`` event
-attributes. Bad input is reported (logged and counted, or raised in strict mode); the
-feedback is repaired when that keeps its meaning, else dropped (``None``).
+:func:`build_feedback` checks the name, value, label, reason, kind, source, timestamp, id and
+metadata, then returns a :class:`Feedback`: the state attributes (``feedback.<name>``), the
+``gen_ai.evaluation.result`` event attributes, and the OpenInference annotation fields.
+Bad values are reported (logged and counted, or raised in strict mode, see
+:mod:`otel_feedback.reporting`); the feedback is repaired when that keeps its meaning, else
+dropped (``None``). It touches no span: :mod:`otel_feedback.delivery` decides where it goes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
+import json
 import math
 import os
 import time
@@ -17,27 +19,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.sdk.trace import SpanLimits
-
-from otel_feedback._diagnostics import report
+from otel_feedback import conventions as names
+from otel_feedback._sdk import event_attribute_limit
 from otel_feedback.errors import InvalidFeedbackError
 from otel_feedback.flatten import Attributes, flatten
-from otel_feedback.token import now_ns
-
-EVENT_NAME = "gen_ai.evaluation.result"
-"""Span event (and log record ``event_name``) recording each feedback."""
-
-SOURCE_TYPES = ("HUMAN", "LLM_JUDGE", "CODE")
-"""Accepted ``feedback.source.type`` values (input is case-insensitive)."""
-
-KINDS = ("explicit", "implicit")
-"""Accepted ``feedback.kind`` values."""
+from otel_feedback.reporting import report
 
 MAX_NAME_LENGTH = 256
 """Longest feedback name accepted; longer names are truncated (strict mode: rejected)."""
 
 MAX_TEXT_LENGTH = 65_536
-"""Longest reason, label or source id kept; longer text is truncated and reported."""
+"""Longest reason, label, source id or error message kept; longer text is truncated."""
+
+_HEX = frozenset("0123456789abcdef")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +42,16 @@ class Feedback:
     name: str
     given_at_ns: int
     state: Attributes
+    """``feedback.<name>[.<path>]``: what the feedback now is, for the rated span."""
     event: Attributes
+    """The ``gen_ai.evaluation.result`` event's attributes: the record of who, when, why."""
+    annotation: Attributes
+    """OpenInference annotation fields (``name``, ``score``, ...), without their index."""
+
+    @property
+    def summary(self) -> Attributes:
+        """The record's searchable fields for a late ``feedback`` span's own attributes."""
+        return {key: self.event[key] for key in names.LATE_SPAN_RECORD_KEYS if key in self.event}
 
 
 def build_feedback(
@@ -60,73 +63,111 @@ def build_feedback(
     reason: object = None,
     label: object = None,
     kind: object = "explicit",
-    metadata: Mapping[str, Any] | None = None,
-    timestamp: dt.datetime | int | None = None,
-    strict: bool | None = None,
+    metadata: object = None,
+    timestamp: object = None,
+    error: object = None,
+    feedback_id: object = None,
 ) -> Feedback | None:
     """Validate one feedback and shape its attributes; ``None`` when it must be dropped."""
-    checked_name = _name(name, strict)
-    if checked_name is None or not _value_ok(checked_name, value, strict):
+    checked_name = _name(name)
+    if checked_name is None:
         return None
-    given_at_ns = _timestamp(timestamp, strict)
-    feedback_id = new_feedback_id()
-    event: Attributes = {"gen_ai.evaluation.name": checked_name}
-    if isinstance(value, (bool, int, float)):
-        score = _score(value)
-        if score is not None:
-            event["gen_ai.evaluation.score.value"] = score
-    text_label = _text(label, "label", strict)
+    error_type, error_message = _error(error)
+    if error_type is None and not _value_ok(checked_name, value):
+        return None
+    given_at_ns = _timestamp(timestamp)
+    record_id = _feedback_id(feedback_id)
+    event: Attributes = {names.EVALUATION_NAME: checked_name}
+    score = _score(value)
+    if score is not None:
+        event[names.SCORE_VALUE] = score
+    text_label = _text(label, "label")
     if text_label is not None:
-        event["gen_ai.evaluation.score.label"] = text_label
+        event[names.SCORE_LABEL] = text_label
     elif isinstance(value, bool):
-        event["gen_ai.evaluation.score.label"] = "true" if value else "false"
-    elif isinstance(value, str):
-        event["gen_ai.evaluation.score.label"] = value
-    explanation = _text(reason, "reason", strict)
+        event[names.SCORE_LABEL] = "true" if value else "false"
+    elif isinstance(value, str) and value:
+        event[names.SCORE_LABEL] = _clip(value)
+    explanation = _text(reason, "reason")
     if explanation is not None:
-        event["gen_ai.evaluation.explanation"] = explanation
-    event["feedback.id"] = feedback_id
-    source_type = _source_type(source, strict)
+        event[names.EXPLANATION] = explanation
+    event[names.FEEDBACK_ID] = record_id
+    source_type = _source_type(source)
     if source_type is not None:
-        event["feedback.source.type"] = source_type
-    source_text = _text(source_id, "source_id", strict)
+        event[names.SOURCE_TYPE] = source_type
+    source_text = _text(source_id, "source_id")
     if source_text is not None:
-        event["feedback.source.id"] = source_text
-    event["feedback.kind"] = _kind(kind, strict)
-    event["feedback.timestamp"] = iso_utc(given_at_ns)
+        event[names.SOURCE_ID] = source_text
+    event[names.KIND] = _kind(kind)
+    event[names.TIMESTAMP] = iso_utc(given_at_ns)
+    if error_type is not None:
+        event[names.ERROR_TYPE] = error_type
+        if error_message:
+            event[names.FEEDBACK_ERROR] = error_message
     # Flattened once, so a problem in the value is reported (and counted) once.
-    value_attributes = flatten({"value": value}, prefix="feedback", strict=strict)
+    value_attributes = (
+        flatten({"value": value}, prefix=names.FEEDBACK) if value is not None else {}
+    )
     event.update(value_attributes)
-    if metadata:
-        event.update(flatten(metadata, prefix="feedback.metadata", strict=strict))
+    metadata_mapping = _metadata(metadata)
+    if metadata_mapping:
+        event.update(flatten(metadata_mapping, prefix=names.METADATA_PREFIX))
+    annotation = _annotation(event, metadata_mapping)
     state = _state(checked_name, value_attributes)
-    return Feedback(feedback_id, checked_name, given_at_ns, state, _fit_event(event, strict))
+    return Feedback(record_id, checked_name, given_at_ns, state, _fit_event(event), annotation)
 
 
-def _score(value: bool | int | float) -> float | None:
-    """The numeric score; ``None`` for an int too large for a float (its value is kept as a
-    string in ``feedback.value``)."""
-    try:
-        return float(value)
-    except OverflowError:
+def _score(value: object) -> float | None:
+    """The numeric score of a bool, number or numeric string; ``None`` when there is none
+    (an int too large for a float keeps its exact value in ``feedback.value``)."""
+    if isinstance(value, (bool, int, float)):
+        try:
+            score = float(value)
+        except OverflowError:
+            return None
+    elif isinstance(value, str) and 0 < len(value) <= 64:
+        try:
+            score = float(value.strip())
+        except ValueError:
+            return None
+    else:
         return None
+    return score if math.isfinite(score) else None
 
 
 def _state(name: str, value_attributes: Attributes) -> Attributes:
     """``feedback.value[.<path>]`` keys renamed ``feedback.<name>[.<path>]`` (a dotted name is
     a path, as in :func:`flatten`)."""
-    base = "feedback." + ".".join(part for part in name.split(".") if part)
-    cut = len("feedback.value")
+    base = f"{names.FEEDBACK}." + ".".join(part for part in name.split(".") if part)
+    cut = len(names.FEEDBACK_VALUE)
     return {base + key[cut:]: item for key, item in value_attributes.items()}
 
 
-def _fit_event(event: Attributes, strict: bool | None) -> Attributes:
+def _annotation(event: Attributes, metadata: Mapping[str, Any] | None) -> Attributes:
+    """The record as one OpenInference annotation (spec/annotations.md), without its index."""
+    fields: Attributes = {"name": event[names.EVALUATION_NAME]}
+    if names.SCORE_VALUE in event:
+        fields["score"] = event[names.SCORE_VALUE]
+    if names.SCORE_LABEL in event:
+        fields["label"] = event[names.SCORE_LABEL]
+    if names.EXPLANATION in event:
+        fields["explanation"] = event[names.EXPLANATION]
+    source_type = event.get(names.SOURCE_TYPE)
+    if isinstance(source_type, str):
+        fields["annotator_kind"] = names.ANNOTATOR_KINDS[source_type]
+    fields["identifier"] = event[names.FEEDBACK_ID]
+    if metadata:
+        fields["metadata"] = json.dumps(metadata, default=str, sort_keys=True)[:MAX_TEXT_LENGTH]
+    return fields
+
+
+def _fit_event(event: Attributes) -> Attributes:
     """Keep the event under the SDK's event attribute limit, which evicts the *oldest* keys.
 
     The fixed fields come first; what is cut is the tail of a large nested value or metadata,
     whose value part is still whole in the span's ``feedback.<name>`` attributes.
     """
-    limit = _event_attribute_limit()
+    limit = event_attribute_limit()
     if limit is None or len(event) <= limit:
         return event
     kept = dict(list(event.items())[:limit])
@@ -137,18 +178,17 @@ def _fit_event(event: Attributes, strict: bool | None) -> Attributes:
             "(OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT); the last nested value/metadata keys are left "
             "out of the event (the span keeps the value)"
         ),
-        strict,
     )
     return kept
 
 
-@functools.cache
-def _event_attribute_limit() -> int | None:
-    return SpanLimits().max_event_attributes
-
-
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def now_ns() -> int:
+    """Wall-clock time in nanoseconds (the clock spans use)."""
+    return time.time_ns()
 
 
 def iso_utc(time_ns: int) -> str:
@@ -165,38 +205,48 @@ def new_feedback_id() -> str:
     return raw.hex()
 
 
-def _invalid(problem: str, message: str, strict: bool | None) -> None:
-    report(problem, InvalidFeedbackError(message), strict)
+def _invalid(problem: str, message: str) -> None:
+    report(problem, InvalidFeedbackError(message))
 
 
-def _name(name: object, strict: bool | None) -> str | None:
+def _safe_str(value: object) -> str | None:
+    """``str(value)``, or ``None`` when that raises (user ``__str__`` code)."""
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not drop the whole record
+        return None
+
+
+def _name(name: object) -> str | None:
     if not isinstance(name, str):
-        _invalid("invalid_name", f"feedback name must be a str, got {type(name).__name__}", strict)
+        _invalid("invalid_name", f"feedback name must be a str, got {type(name).__name__}")
         return None
     stripped = name.strip().strip(".")
     if not stripped:
-        _invalid("invalid_name", "feedback name is empty; give it a name like 'rating'", strict)
+        _invalid("invalid_name", "feedback name is empty; give it a name like 'rating'")
         return None
     if len(stripped) > MAX_NAME_LENGTH:
         _invalid(
             "invalid_name",
             f"feedback name is {len(stripped)} characters; the limit is {MAX_NAME_LENGTH} "
             "(truncated)",
-            strict,
         )
         stripped = stripped[:MAX_NAME_LENGTH]
     return stripped
 
 
-def _value_ok(name: str, value: object, strict: bool | None) -> bool:
+def _value_ok(name: str, value: object) -> bool:
     if value is None:
-        _invalid("invalid_value", f"feedback {name!r} has no value (None); dropped", strict)
+        _invalid(
+            "invalid_value",
+            f"feedback {name!r} has no value (None); dropped (pass error= for a failed "
+            "evaluation)",
+        )
         return False
     if isinstance(value, float) and not math.isfinite(value):
         _invalid(
             "invalid_value",
             f"feedback {name!r} score is {value}; scores must be finite numbers (dropped)",
-            strict,
         )
         return False
     # Anything else flatten can represent; it reports (or in strict mode raises) what it
@@ -204,48 +254,101 @@ def _value_ok(name: str, value: object, strict: bool | None) -> bool:
     return True
 
 
-def _text(value: object, what: str, strict: bool | None) -> str | None:
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TEXT_LENGTH else text[:MAX_TEXT_LENGTH]
+
+
+def _text(value: object, what: str) -> str | None:
     if value is None:
         return None
-    text = value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) else _safe_str(value)
+    if text is None:
+        _invalid("invalid_value", f"feedback {what} could not be converted to text; omitted")
+        return None
     if len(text) > MAX_TEXT_LENGTH:
         _invalid(
             "truncated_text",
             f"feedback {what} is {len(text)} characters; kept the first {MAX_TEXT_LENGTH}",
-            strict,
         )
         text = text[:MAX_TEXT_LENGTH]
     return text or None
 
 
-def _source_type(source: object, strict: bool | None) -> str | None:
+def _source_type(source: object) -> str | None:
     if source is None:
         return None
-    normalized = str(source).strip().upper().replace("-", "_").replace(" ", "_")
-    if normalized in SOURCE_TYPES:
+    text = _safe_str(getattr(source, "value", source))  # an Enum member reads as its value
+    normalized = (text or "").strip().upper().replace("-", "_").replace(" ", "_")
+    normalized = names.SOURCE_TYPE_ALIASES.get(normalized, normalized)
+    if normalized in names.SOURCE_TYPES:
         return normalized
     _invalid(
         "invalid_source",
-        f"feedback source type {source!r} is not one of {', '.join(SOURCE_TYPES)}; omitted",
-        strict,
+        f"feedback source type {text!r} is not one of {', '.join(names.SOURCE_TYPES)}; omitted",
     )
     return None
 
 
-def _kind(kind: object, strict: bool | None) -> str:
-    normalized = str(kind).strip().lower()
-    if normalized in KINDS:
+def _kind(kind: object) -> str:
+    text = _safe_str(kind)
+    normalized = (text or "").strip().lower()
+    if normalized in names.KINDS:
         return normalized
     _invalid(
-        "invalid_kind", f"feedback kind {kind!r} is not 'explicit' or 'implicit'; used explicit",
-        strict,
+        "invalid_kind", f"feedback kind {text!r} is not 'explicit' or 'implicit'; used explicit"
     )
     return "explicit"
 
 
-def _timestamp(timestamp: dt.datetime | int | None, strict: bool | None) -> int:
+def _metadata(metadata: object) -> Mapping[str, Any] | None:
+    if metadata is None or isinstance(metadata, Mapping):
+        return metadata
+    _invalid(
+        "invalid_value",
+        f"feedback metadata= must be a mapping such as {{'model': 'gpt-4o'}}, got "
+        f"{type(metadata).__name__}; ignored",
+    )
+    return None
+
+
+def _feedback_id(feedback_id: object) -> str:
+    if feedback_id is None:
+        return new_feedback_id()
+    if isinstance(feedback_id, str):
+        candidate = feedback_id.replace("-", "").lower()
+        if len(candidate) == 32 and _HEX.issuperset(candidate) and candidate.strip("0"):
+            return candidate
+    _invalid(
+        "invalid_id",
+        f"feedback_id {feedback_id!r} is not 32 hex characters (a UUID); a new id was used",
+    )
+    return new_feedback_id()
+
+
+def _error(error: object) -> tuple[str | None, str | None]:
+    """``(error.type, message)`` of a failed evaluation: an exception, a message, or an
+    object with ``error_code`` / ``error_message`` (MLflow's ``AssessmentError``)."""
+    if error is None:
+        return None, None
+    if isinstance(error, BaseException):
+        return type(error).__name__, _text(_safe_str(error), "error")
+    code = getattr(error, "error_code", None)
+    if code is not None:
+        message = getattr(error, "error_message", None)
+        return (
+            _text(code, "error code") or "_OTHER",
+            _text(message, "error") if message is not None else None,
+        )
+    return "_OTHER", _text(error, "error")
+
+
+def _timestamp(timestamp: object) -> int:
     if timestamp is None:
         return now_ns()
+    if isinstance(timestamp, str):
+        parsed = _parse_iso(timestamp)
+        if parsed is not None:
+            timestamp = parsed
     if isinstance(timestamp, dt.datetime):
         moment = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=dt.timezone.utc)
         return (moment - _EPOCH) // _MICROSECOND * 1000  # exact, unlike float seconds
@@ -253,7 +356,42 @@ def _timestamp(timestamp: dt.datetime | int | None, strict: bool | None) -> int:
         return timestamp
     _invalid(
         "invalid_timestamp",
-        f"feedback timestamp {timestamp!r} is not a datetime or positive ns int; used now",
-        strict,
+        f"feedback timestamp {_safe_str(timestamp)!r} is not a datetime, an ISO 8601 string or "
+        "a positive int of nanoseconds; used now",
     )
     return now_ns()
+
+
+def _parse_iso(text: str) -> dt.datetime | None:
+    """An ISO 8601 date-time (``Z`` or an offset; naive means UTC), else ``None``."""
+    candidate = text.strip()
+    if candidate.endswith(("Z", "z")):
+        candidate = candidate[:-1] + "+00:00"
+    try:
+        return dt.datetime.fromisoformat(candidate)
+    except ValueError:
+        return None
+
+
+def shape_namespaces(
+    feedback: object, metrics: object, metadata: object, user_properties: object
+) -> Attributes:
+    """``enrich_span``'s four namespaces flattened into one set of attributes."""
+    if metrics is None and metadata is None and user_properties is None and (
+        type(feedback) is dict
+    ):
+        return flatten(feedback, names.FEEDBACK)  # the usual call, directly
+    attributes: Attributes = {}
+    values = zip(names.NAMESPACES, (feedback, metrics, metadata, user_properties), strict=True)
+    for namespace, value in values:
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            _invalid(
+                "invalid_value",
+                f"{namespace}= must be a mapping such as {{'rating': 5}}, "
+                f"got {type(value).__name__}; ignored",
+            )
+            continue
+        attributes.update(flatten(value, prefix=namespace))
+    return attributes

@@ -26,10 +26,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from otel_feedback._diagnostics import count, logger
 from otel_feedback.conventions import ENV_TOKEN_SECRET
 from otel_feedback.errors import ExpiredTokenError, InvalidTokenError
 from otel_feedback.ids import span_id_hex, trace_id_hex
+from otel_feedback.reporting import count, logger
 from otel_feedback.settings import get_settings
 
 SECRET_ENV = ENV_TOKEN_SECRET

@@ -1,7 +1,13 @@
-"""Write flattened feedback onto an open SDK span — the one module that touches SDK internals.
+"""The one module that touches OpenTelemetry SDK internals (DESIGN.md §5).
 
-It also lets ``FeedbackSpanProcessor`` read the few fields it needs from every span without
-a Python property call per field (see :func:`span_fields`).
+What it does with them, each feature-detected with a fallback to the public API and proven
+equivalent by tests (``tests/test_spanwrite_equivalence.py``, ``test_processor_fastpath.py``):
+
+* :func:`write` — flattened feedback onto an open SDK span, never evicting an attribute;
+* :func:`set_identity` — ``session.id`` / ``user.id`` in one critical section;
+* :func:`span_fields` — the processor's reads of a span without a property call per field;
+* :func:`attribute_limit`, :func:`event_attribute_limit` — the span limits in force;
+* :func:`tracer_in_trace` — a tracer whose next root span joins a given trace id.
 
 ``set_attributes`` re-validates every value and, past ``SpanLimits.max_span_attributes``,
 silently evicts the span's *oldest* attributes. Flattened feedback is already clean, and must
@@ -16,19 +22,20 @@ do not fit are returned to the caller instead of evicting others.
 
 from __future__ import annotations
 
+import copy
 import threading
-from typing import Any
+from typing import Any, cast
 
+from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanLimits
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext
-from opentelemetry.util.types import AttributeValue
 
-from otel_feedback._diagnostics import logger
-from otel_feedback.context import SESSION_ID, USER_ID
-
-Attributes = dict[str, AttributeValue]
+from otel_feedback.conventions import SESSION_ID, USER_ID, annotation_key
+from otel_feedback.flatten import Attributes
+from otel_feedback.reporting import logger
 
 _fast_classes: dict[type, bool] = {}
 _default_limits: SpanLimits | None = None
@@ -66,20 +73,38 @@ def write(
     attributes: Attributes,
     event: tuple[str, Attributes] | None = None,
     *,
+    annotation: Attributes | None = None,
     timestamp: int | None = None,
     fast: bool | None = None,
 ) -> Attributes | None:
     """Write ``attributes`` (and an event) onto an open span without evicting any attribute.
 
     Both must be clean attribute values (what :func:`~otel_feedback.flatten` returns).
-    ``timestamp`` is the event's (default: now). Returns the attributes that did not fit
-    (usually ``{}``), or ``None`` when the span had already ended and nothing was written.
-    ``fast`` forces a path (for tests).
+    ``annotation`` holds the fields of one OpenInference annotation: they are written as
+    ``annotations.<i>.annotation.<field>`` at the first index ``i`` free on the span, chosen
+    in the same critical section as the write. ``timestamp`` is the event's (default: now).
+    Returns the attributes that did not fit (usually ``{}``), or ``None`` when the span had
+    already ended and nothing was written. ``fast`` forces a path (for tests).
     """
     use_fast = supports_fast_path(span) if fast is None else fast
     if use_fast:
-        return _write_direct(span, attributes, event, timestamp)
-    return _write_public(span, attributes, event, timestamp)
+        return _write_direct(span, attributes, event, timestamp, annotation)
+    return _write_public(span, attributes, event, timestamp, annotation)
+
+
+def _with_annotation(
+    attributes: Attributes, annotation: Attributes | None, existing: Any
+) -> Attributes:
+    """``attributes`` plus ``annotation`` at the first annotation index free in ``existing``."""
+    if not annotation:
+        return attributes
+    index = 0
+    while annotation_key(index, "name") in existing:
+        index += 1
+    combined = dict(attributes)
+    for field, value in annotation.items():
+        combined[annotation_key(index, field)] = value
+    return combined
 
 
 def set_identity(span: Span, session_id: str | None, user_id: str | None) -> None:
@@ -131,6 +156,7 @@ def _write_direct(
     attributes: Attributes,
     event: tuple[str, Attributes] | None,
     timestamp: int | None = None,
+    annotation: Attributes | None = None,
 ) -> Attributes | None:
     span_any: Any = span
     bounded: Any = span_any._attributes
@@ -142,6 +168,7 @@ def _write_direct(
         maxlen = bounded.maxlen
         with bounded._lock:
             stored = bounded._dict
+            attributes = _with_annotation(attributes, annotation, stored)
             free = maxlen - len(stored) if maxlen is not None else len(attributes)
             if max_value_len is None and free >= len(attributes) and stored.keys().isdisjoint(
                 attributes
@@ -187,10 +214,12 @@ def _write_public(
     attributes: Attributes,
     event: tuple[str, Attributes] | None,
     timestamp: int | None = None,
+    annotation: Attributes | None = None,
 ) -> Attributes | None:
     if not span.is_recording() or getattr(span, "end_time", None) is not None:
         return None
     existing = getattr(span, "attributes", None) or {}
+    attributes = _with_annotation(attributes, annotation, existing)
     limits = getattr(span, "_limits", None)  # an SDK span's own limits, when it has them
     limit = (limits if isinstance(limits, SpanLimits) else _limits()).max_span_attributes
     free = limit - len(existing) if limit is not None else len(attributes)
@@ -299,3 +328,48 @@ def span_fields(span: Any) -> Any:
         if direct:
             DIRECT_FIELD_CLASSES.add(kind)
     return span if direct else SpanFields(span)
+
+
+# -- limits and ids for the feedback spans of late feedback ------------------------------------
+
+
+def attribute_limit(provider: trace.TracerProvider) -> int:
+    """``max_span_attributes`` of ``provider`` (the SDK keeps it private), else the default."""
+    limits = getattr(provider, "_span_limits", None)
+    if not isinstance(limits, SpanLimits):
+        limits = _limits()
+    limit = limits.max_span_attributes
+    return limit if limit is not None else 1 << 30
+
+
+def event_attribute_limit() -> int | None:
+    """``max_event_attributes`` in force (``OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT``)."""
+    return _limits().max_event_attributes
+
+
+class _FixedTraceId(IdGenerator):
+    """Span ids from the provider's generator; the trace id of the target trace."""
+
+    def __init__(self, trace_id: int, delegate: IdGenerator) -> None:
+        self._trace_id = trace_id
+        self._delegate = delegate
+
+    def generate_span_id(self) -> int:
+        return self._delegate.generate_span_id()
+
+    def generate_trace_id(self) -> int:
+        return self._trace_id
+
+
+def tracer_in_trace(tracer: trace.Tracer, trace_id: int) -> trace.Tracer:
+    """A copy of an SDK ``tracer`` whose root spans get ``trace_id``; else ``tracer``.
+
+    Used for feedback on a trace whose root span is unknown: the feedback span is a
+    parentless span of that same trace rather than the child of an invented parent.
+    """
+    delegate = getattr(tracer, "id_generator", None)
+    if not isinstance(delegate, IdGenerator):
+        return tracer
+    pinned: Any = copy.copy(tracer)
+    pinned.id_generator = _FixedTraceId(trace_id, delegate)
+    return cast(trace.Tracer, pinned)
