@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import otel_feedback as fb
-from otel_feedback._diagnostics import count
 from otel_feedback.conventions import WEB_SOURCE_ID
 from otel_feedback.errors import (
     ExpiredTokenError,
@@ -32,6 +31,7 @@ from otel_feedback.errors import (
     InvalidTokenError,
     NotConfiguredError,
 )
+from otel_feedback.reporting import count
 from otel_feedback.token import FeedbackToken, parse_feedback_token
 from otel_feedback.web import cors
 from otel_feedback.web.client import script_etag, script_source
