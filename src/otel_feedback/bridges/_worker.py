@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from otel_feedback import _diagnostics
+from otel_feedback import reporting
 from otel_feedback.bridges.records import FeedbackRecord
 from otel_feedback.errors import BridgeError
 
@@ -216,7 +216,7 @@ class DeliveryWorker:
                 gave_up,
             )
         if failed:
-            _diagnostics.count("bridge_failed", failed)
+            reporting.count("bridge_failed", failed)
 
     def _mark_done(self, key: str) -> None:
         self._done[key] = None
@@ -224,5 +224,5 @@ class DeliveryWorker:
             self._done.popitem(last=False)
 
     def _report(self, problem: str, message: str, amount: int) -> None:
-        _diagnostics.count(problem, amount)
+        reporting.count(problem, amount)
         logger.warning("%s: %s", problem, BridgeError(message))

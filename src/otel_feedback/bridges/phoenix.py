@@ -23,8 +23,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from phoenix.client import Client
 
-from otel_feedback import _diagnostics
 from otel_feedback import conventions as names
+from otel_feedback import reporting
 from otel_feedback.bridges._worker import DeliveryWorker, Outcome
 from otel_feedback.bridges.records import (
     FeedbackRecord,
@@ -125,7 +125,7 @@ class PhoenixAnnotationExporter(SpanExporter):
         try:
             self._worker.submit(records_from_spans(spans))
         except Exception as error:  # noqa: BLE001 - never fail the span pipeline
-            _diagnostics.count("bridge_failed")
+            reporting.count("bridge_failed")
             logger.warning("bridge_failed: Phoenix bridge could not read spans: %r", error)
         return SpanExportResult.SUCCESS
 
