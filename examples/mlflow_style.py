@@ -1,28 +1,56 @@
-"""MLflow-style assessments: log_feedback with HUMAN, LLM_JUDGE and CODE sources.
+"""MLflow code on OpenTelemetry: the code of MLflow's documentation, only the imports changed.
 
-MLflow's ``log_feedback`` / ``log_expectation`` map onto ``log_feedback`` with a source
-type and id; an expectation is the reserved ``ground_truth`` feedback.
+Assessments from a human, an LLM judge and a code check, plus ground truth (an expectation),
+logged by trace id after the trace ended. ``trace_id`` is MLflow's ``tr-<32 hex>``: the
+OpenTelemetry trace id with a prefix. No OpenTelemetry setup: it comes from ``OTEL_*``.
 """
 
-from opentelemetry import trace
+from otel_feedback.compat import mlflow
+from otel_feedback.compat.mlflow.entities import (
+    AssessmentSource,
+    AssessmentSourceType,
+    SpanType,
+)
 
-import otel_feedback as fb
 
-provider = fb.configure(service_name="mlflow-style")
-tracer = trace.get_tracer("mlflow-style")
+@mlflow.trace(span_type=SpanType.CHAIN)
+def predict(question: str) -> str:
+    return "MLflow is an open source MLOps platform."
 
-with tracer.start_as_current_span("predict") as span:
-    answer = "MLflow is an open source MLOps platform."
-    token = fb.current_feedback_token()
 
-fb.log_feedback("is_correct", True, target=token, source="HUMAN", source_id="reviewer@example.com",
-                reason="matches the docs")
-fb.log_feedback("relevance", 0.9, target=token, source="LLM_JUDGE", source_id="judge-model-v1",
-                label="relevant", reason="answers the question asked")
-fb.log_feedback("length_ok", len(answer) < 200, target=token, source="CODE",
-                source_id="checks.length")
-fb.log_feedback("ground_truth", "MLflow is an open source platform for the ML lifecycle.",
-                target=token, source="HUMAN", source_id="reviewer@example.com")
+answer = predict("What is MLflow?")
+trace_id = mlflow.get_last_active_trace_id()
 
-provider.shutdown()
-print("mlflow-style assessments sent for trace", format(span.get_span_context().trace_id, "032x"))
+mlflow.log_feedback(
+    trace_id=trace_id,
+    name="is_correct",
+    value=True,
+    rationale="matches the docs",
+    source=AssessmentSource(
+        source_type=AssessmentSourceType.HUMAN, source_id="reviewer@example.com"
+    ),
+)
+mlflow.log_feedback(
+    trace_id=trace_id,
+    name="relevance",
+    value=0.9,
+    rationale="answers the question asked",
+    source=AssessmentSource(
+        source_type=AssessmentSourceType.LLM_JUDGE, source_id="judge-model-v1"
+    ),
+)
+mlflow.log_feedback(
+    trace_id=trace_id,
+    name="length_ok",
+    value=len(answer) < 200,
+    source=AssessmentSource(source_type=AssessmentSourceType.CODE, source_id="checks.length"),
+)
+mlflow.log_expectation(
+    trace_id=trace_id,
+    name="expected_response",
+    value="MLflow is an open source platform for the ML lifecycle.",
+    source=AssessmentSource(
+        source_type=AssessmentSourceType.HUMAN, source_id="reviewer@example.com"
+    ),
+)
+print("mlflow-style assessments sent for trace", trace_id)

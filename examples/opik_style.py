@@ -1,26 +1,45 @@
-"""Opik-style batches: score traces and spans after they ended, by id."""
+"""Opik code on OpenTelemetry: the code of Opik's documentation, only the imports changed.
 
-from opentelemetry import trace
+No OpenTelemetry setup: the first traced call sets it up from the ``OTEL_*`` variables
+(``OTEL_EXPORTER_OTLP_ENDPOINT``, ...) and everything is exported when the process exits.
+"""
 
-import otel_feedback as fb
+from otel_feedback.compat.opik import Opik, opik_context, track
 
-provider = fb.configure(service_name="opik-style")
-tracer = trace.get_tracer("opik-style")
+ids = {}
 
-with tracer.start_as_current_span("qa") as root, tracer.start_as_current_span("llm") as llm:
-    pass  # the application ran; the spans have ended by the time evaluators score them
 
-trace_id = format(root.get_span_context().trace_id, "032x")
-span_id = format(llm.get_span_context().span_id, "016x")
+@track(type="llm")
+def llm(question: str) -> str:
+    ids["llm_span"] = opik_context.get_current_span().id
+    return "Paris"
 
-fb.log_traces_feedback_scores([
-    {"id": trace_id, "name": "coherence", "value": 0.75, "reason": "mostly consistent"},
-    {"id": trace_id, "name": "hallucination", "value": 0.0, "source": "LLM_JUDGE"},
+
+@track(name="qa", tags=["geography"], metadata={"prompt": "v2"})
+def qa(question: str) -> str:
+    answer = llm(question)
+    ids["trace"] = opik_context.get_current_trace().id
+    opik_context.update_current_trace(thread_id="conversation-7")
+    opik_context.get_current_span().log_feedback_score(
+        "answer_length_ok", 1.0, reason="short answer"
+    )
+    return answer
+
+
+qa("What is the capital of France?")
+
+# Later, evaluators score the trace and its LLM span by id (the spans have ended by now).
+client = Opik(project_name="opik-style")
+client.log_traces_feedback_scores([
+    {"id": ids["trace"], "name": "coherence", "value": 0.75, "reason": "mostly consistent"},
+    {"id": ids["trace"], "name": "hallucination", "value": 0.0},
 ])
-fb.log_spans_feedback_scores([
-    {"id": span_id, "trace_id": trace_id, "name": "quality", "value": 0.8,
-     "category_name": "good", "source": "CODE"},
+client.log_spans_feedback_scores([
+    {"id": ids["llm_span"], "trace_id": ids["trace"], "name": "quality", "value": 0.8,
+     "category_name": "good"},
 ])
-
-provider.shutdown()
-print("opik-style scores sent for trace", trace_id)
+client.log_threads_feedback_scores([
+    {"id": "conversation-7", "name": "user_satisfied", "value": 1.0, "reason": "said thanks"},
+])
+client.flush()
+print("opik-style scores sent for trace", ids["trace"])

@@ -84,33 +84,55 @@ def test_late_feedback_from_second_process(otlp_receiver: OTLPReceiver) -> None:
 
 
 def test_honeyhive_style(otlp_receiver: OTLPReceiver) -> None:
-    _run("honeyhive_style.py", otlp_receiver)
-    otlp_receiver.wait_for_spans(3)
+    _run("honeyhive_style.py", otlp_receiver)  # no OpenTelemetry setup, flushed at exit
+    spans = otlp_receiver.wait_for_spans(3)
     root = otlp_receiver.span_by_name("support_chat")
     generate = otlp_receiver.span_by_name("generate")
+    retrieve = otlp_receiver.span_by_name("retrieve")
+    assert root.resource_attributes["service.name"] == "honeyhive-style"
+    assert len({span.attributes["session.id"] for span in spans}) == 1
+    assert generate.parent_span_id == root.span_id == retrieve.parent_span_id
     assert root.attributes["metadata.channel"] == "web"
     assert root.attributes["user_properties.plan"] == "pro"
     assert root.attributes["feedback.liked"] is True
     assert generate.attributes["feedback.ground_truth"] == "New York"
     assert generate.attributes["metrics.judge.relevance"] == 0.92
-    assert otlp_receiver.span_by_name("retrieve").attributes["metrics.retrieval.hits"] == 4
+    assert generate.attributes["config.temperature"] == 0.2
+    assert generate.attributes["openinference.span.kind"] == "LLM"
+    assert retrieve.attributes["metrics.retrieval.hits"] == 4
+    assert json.loads(root.attributes["input.value"]) == {
+        "question": "Which US city is the largest?"
+    }
 
 
 def test_opik_style(otlp_receiver: OTLPReceiver) -> None:
-    _run("opik_style.py", otlp_receiver)
-    spans = otlp_receiver.wait_for_spans(5)
+    out = _run("opik_style.py", otlp_receiver)
+    spans = otlp_receiver.wait_for_spans(6)
     root, llm = otlp_receiver.span_by_name("qa"), otlp_receiver.span_by_name("llm")
+    assert root.trace_id in out
+    assert llm.parent_span_id == root.span_id
+    assert root.attributes["tag.tags"] == ("geography",)
+    assert root.attributes["metadata.prompt"] == "v2"
+    assert root.attributes["session.id"] == "conversation-7"
+    assert root.attributes["feedback.answer_length_ok"] == 1.0
+    assert llm.attributes["openinference.span.kind"] == "LLM"
+    assert llm.attributes["output.value"] == "Paris"
     late = _feedback_spans(spans)
     assert late["coherence"].parent_span_id == root.span_id
-    assert late["hallucination"].events[0].attributes["feedback.source.type"] == "LLM_JUDGE"
+    assert late["hallucination"].events[0].attributes["gen_ai.evaluation.score.value"] == 0.0
     quality = late["quality"]
     assert quality.parent_span_id == llm.span_id
     assert quality.events[0].attributes["gen_ai.evaluation.score.label"] == "good"
+    thread = late["user_satisfied"]
+    assert thread.parent_span_id is None
+    assert thread.attributes["session.id"] == "conversation-7"
 
 
 def test_mlflow_style(otlp_receiver: OTLPReceiver) -> None:
-    _run("mlflow_style.py", otlp_receiver)
+    out = _run("mlflow_style.py", otlp_receiver)
     spans = otlp_receiver.wait_for_spans(5)
+    predict = otlp_receiver.span_by_name("predict")
+    assert f"tr-{predict.trace_id}" in out
     late = _feedback_spans(spans)
     sources = {name: span.events[0].attributes["feedback.source.type"]
                for name, span in late.items()}
@@ -118,9 +140,14 @@ def test_mlflow_style(otlp_receiver: OTLPReceiver) -> None:
         "is_correct": "HUMAN",
         "relevance": "LLM_JUDGE",
         "length_ok": "CODE",
-        "ground_truth": "HUMAN",
+        "ground_truth.expected_response": "HUMAN",
     }
-    assert late["relevance"].events[0].attributes["feedback.source.id"] == "judge-model-v1"
+    assert all(span.parent_span_id == predict.span_id for span in late.values())
+    relevance = late["relevance"].events[0].attributes
+    assert relevance["feedback.source.id"] == "judge-model-v1"
+    assert relevance["gen_ai.evaluation.explanation"] == "answers the question asked"
+    expected = late["ground_truth.expected_response"].attributes
+    assert expected["feedback.ground_truth.expected_response"].startswith("MLflow is")
 
 
 def _post(url: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -135,6 +135,30 @@ WEB_FEEDBACK_PATH = "/feedback"
 WEB_SCRIPT_PATH = "/feedback.js"
 """Where the endpoint serves its browser client, relative to where it is mounted."""
 
+# -- compat modules (otel_feedback.compat: Opik-, MLflow- and HoneyHive-shaped entry points) --
+
+OPENINFERENCE_SPAN_KIND = "openinference.span.kind"
+"""OpenInference span kind (``LLM``, ``CHAIN``, ``TOOL``, ...) from Opik/MLflow/HoneyHive types."""
+OPENINFERENCE_INPUT_MIME_TYPE = "input.mime_type"
+"""``text/plain`` or ``application/json``: how to read ``input.value``."""
+OPENINFERENCE_OUTPUT_MIME_TYPE = "output.mime_type"
+"""``text/plain`` or ``application/json``: how to read ``output.value``."""
+OPENINFERENCE_TAGS = "tag.tags"
+"""OpenInference tags: a list of strings (Opik's ``tags``)."""
+CONFIG = "config"
+"""Namespace of configuration a HoneyHive-style ``enrich_*`` call attaches: ``config.<path>``."""
+LLM_MODEL_NAME = "llm.model_name"
+"""OpenInference: the model an LLM span called (Opik's ``model``)."""
+LLM_PROVIDER = "llm.provider"
+"""OpenInference: the LLM provider (Opik's ``provider``)."""
+LLM_TOKEN_COUNT_PROMPT = "llm.token_count.prompt"
+LLM_TOKEN_COUNT_COMPLETION = "llm.token_count.completion"
+LLM_TOKEN_COUNT_TOTAL = "llm.token_count.total"
+LLM_COST_TOTAL = "llm.cost.total"
+"""OpenInference: token counts and cost of an LLM span (Opik's ``usage`` / ``total_cost``)."""
+COMPAT_SCOPE_PREFIX = "otel_feedback.compat"
+"""Instrumentation scope of spans the compat modules start: ``otel_feedback.compat.<sdk>``."""
+
 # -- environment variables (read by otel_feedback.settings, and only there) -------------------
 
 ENV_STRICT = "OTEL_FEEDBACK_STRICT"
