@@ -14,15 +14,27 @@ from helpers_wire import Wire, WireFactory
 from opentelemetry import trace
 from opentelemetry.util._once import Once
 
+from otel_feedback.compat import _runtime
 
-@pytest.fixture
-def global_wire(wires: WireFactory) -> Iterator[Wire]:
-    """A wire pipeline (OTLP/gRPC, one export per span) installed as the global provider."""
-    wire = wires("grpc")
+
+@pytest.fixture(autouse=True)
+def global_provider_restored() -> Iterator[None]:
+    """Whatever a test does to the global provider is undone; a provider the compat modules
+    set up on first use is shut down (so its processor does not outlive the test)."""
     saved = (trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE)
     trace._TRACER_PROVIDER_SET_ONCE = Once()
-    trace.set_tracer_provider(wire.provider)
+    trace._TRACER_PROVIDER = None
     try:
-        yield wire
+        yield
     finally:
+        while _runtime._configured:
+            _runtime._configured.pop().shutdown()
         trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE = saved
+
+
+@pytest.fixture
+def global_wire(wires: WireFactory) -> Wire:
+    """A wire pipeline (OTLP/gRPC, one export per span) installed as the global provider."""
+    wire = wires("grpc")
+    trace.set_tracer_provider(wire.provider)
+    return wire

@@ -288,7 +288,9 @@ def test_bad_thread_scores_are_reported_not_raised(global_wire: Wire) -> None:
     assert counts["unknown_key"] == 1
 
 
-def test_bad_thread_score_raises_in_strict_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_thread_score_raises_in_strict_mode(
+    global_wire: Wire, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(fb.STRICT_ENV, "true")
     with pytest.raises(fb.InvalidFeedbackError):
         Opik().log_threads_feedback_scores([{"name": "no-id", "value": 1.0}])
