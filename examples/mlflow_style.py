@@ -1,12 +1,13 @@
 """MLflow code on OpenTelemetry: the code of MLflow's documentation, only the imports changed.
 
-Assessments from a human, an LLM judge and a code check, plus ground truth (an expectation),
-logged by trace id after the trace ended. ``trace_id`` is MLflow's ``tr-<32 hex>``: the
+Assessments from a human, an LLM judge and a code check, ground truth (an expectation) and a
+judge that failed, logged by trace id after the trace ended. ``trace_id`` is MLflow's ``tr-<32 hex>``: the
 OpenTelemetry trace id with a prefix. No OpenTelemetry setup: it comes from ``OTEL_*``.
 """
 
 from otel_feedback.compat import mlflow
 from otel_feedback.compat.mlflow.entities import (
+    AssessmentError,
     AssessmentSource,
     AssessmentSourceType,
     SpanType,
@@ -52,5 +53,12 @@ mlflow.log_expectation(
     source=AssessmentSource(
         source_type=AssessmentSourceType.HUMAN, source_id="reviewer@example.com"
     ),
+)
+# A judge that failed: no value, the error instead.
+mlflow.log_feedback(
+    trace_id=trace_id,
+    name="faithfulness",
+    error=AssessmentError(error_code="RATE_LIMIT_EXCEEDED", error_message="judge rate-limited"),
+    source=AssessmentSource(source_type="AI_JUDGE", source_id="judge-model-v1"),  # legacy name
 )
 print("mlflow-style assessments sent for trace", trace_id)

@@ -35,8 +35,7 @@ client.log_traces_feedback_scores([
     {"id": ids["trace"], "name": "hallucination", "value": 0.0},
 ])
 client.log_spans_feedback_scores([
-    {"id": ids["llm_span"], "trace_id": ids["trace"], "name": "quality", "value": 0.8,
-     "category_name": "good"},
+    {"id": ids["llm_span"], "name": "quality", "value": 0.8, "category_name": "good"},
 ])
 client.log_threads_feedback_scores([
     {"id": "conversation-7", "name": "user_satisfied", "value": 1.0, "reason": "said thanks"},

@@ -130,7 +130,7 @@ def test_opik_style(otlp_receiver: OTLPReceiver) -> None:
 
 def test_mlflow_style(otlp_receiver: OTLPReceiver) -> None:
     out = _run("mlflow_style.py", otlp_receiver)
-    spans = otlp_receiver.wait_for_spans(5)
+    spans = otlp_receiver.wait_for_spans(6)
     predict = otlp_receiver.span_by_name("predict")
     assert f"tr-{predict.trace_id}" in out
     late = _feedback_spans(spans)
@@ -141,11 +141,16 @@ def test_mlflow_style(otlp_receiver: OTLPReceiver) -> None:
         "relevance": "LLM_JUDGE",
         "length_ok": "CODE",
         "ground_truth.expected_response": "HUMAN",
+        "faithfulness": "LLM_JUDGE",
     }
     assert all(span.parent_span_id == predict.span_id for span in late.values())
     relevance = late["relevance"].events[0].attributes
     assert relevance["feedback.source.id"] == "judge-model-v1"
     assert relevance["gen_ai.evaluation.explanation"] == "answers the question asked"
+    failed = late["faithfulness"].events[0].attributes
+    assert (failed["error.type"], failed["feedback.error"]) == (
+        "RATE_LIMIT_EXCEEDED", "judge rate-limited"
+    )
     expected = late["ground_truth.expected_response"].attributes
     assert expected["feedback.ground_truth.expected_response"].startswith("MLflow is")
 

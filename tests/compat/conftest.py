@@ -14,6 +14,7 @@ from helpers_wire import Wire, WireFactory
 from opentelemetry import trace
 from opentelemetry.util._once import Once
 
+import otel_feedback
 from otel_feedback.compat import _runtime
 
 
@@ -38,3 +39,11 @@ def global_wire(wires: WireFactory) -> Wire:
     wire = wires("grpc")
     trace.set_tracer_provider(wire.provider)
     return wire
+
+
+@pytest.fixture
+def strict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Strict mode from the environment (``OTEL_FEEDBACK_STRICT=true``), as users turn it on:
+    the compat entry points take no ``strict=`` argument."""
+    monkeypatch.setenv(otel_feedback.STRICT_ENV, "true")
+    otel_feedback.reload_settings()

@@ -266,6 +266,7 @@ def test_bad_trace_id_is_reported_and_strict_mode_raises(
     assert feedback.assessment_id is None
     assert fb.diagnostics()["invalid_target"] == 1
     monkeypatch.setenv(fb.STRICT_ENV, "true")
+    fb.reload_settings()
     with pytest.raises(fb.InvalidTargetError):
         mlflow.log_feedback(trace_id="tr-not-hex", name="x", value=1)
 
@@ -333,3 +334,26 @@ def test_trace_generator_with_output_reducer(global_wire: Wire) -> None:
 
     assert list(stream()) == ["a", "b"]
     assert global_wire.one("stream").attributes["output.value"] == "ab"
+
+
+def test_a_failed_judge_is_recorded_with_its_error(global_wire: Wire) -> None:
+    # docs: log_assessment, "log an error information during the feedback generation"
+    my_app(input="q")
+    trace_id = mlflow.get_last_active_trace_id()
+    assert trace_id is not None
+    error = mlflow.entities.AssessmentError(
+        error_code="RATE_LIMIT_EXCEEDED", error_message="Rate limit for the judge exceeded."
+    )
+    logged = mlflow.log_assessment(
+        trace_id=trace_id, assessment=Feedback(trace_id=trace_id, name="faithfulness", error=error)
+    )
+    mlflow.log_feedback(trace_id=trace_id, name="toxicity", error=TimeoutError("judge timed out"))
+    assert logged.assessment_id is not None
+    late = _by_name(global_wire.wait(3))
+    faithful = only_event(late["faithfulness"]).attributes
+    assert faithful["error.type"] == "RATE_LIMIT_EXCEEDED"
+    assert faithful["feedback.error"] == "Rate limit for the judge exceeded."
+    assert "gen_ai.evaluation.score.value" not in faithful
+    toxicity = only_event(late["toxicity"]).attributes
+    assert toxicity["error.type"] == "TimeoutError"
+    assert toxicity["feedback.error"] == "judge timed out"

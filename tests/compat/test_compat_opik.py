@@ -288,10 +288,7 @@ def test_bad_thread_scores_are_reported_not_raised(global_wire: Wire) -> None:
     assert counts["unknown_key"] == 1
 
 
-def test_bad_thread_score_raises_in_strict_mode(
-    global_wire: Wire, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(fb.STRICT_ENV, "true")
+def test_bad_thread_score_raises_in_strict_mode(global_wire: Wire, strict: None) -> None:
     with pytest.raises(fb.InvalidFeedbackError):
         Opik().log_threads_feedback_scores([{"name": "no-id", "value": 1.0}])
 
@@ -413,3 +410,51 @@ def test_bad_feedback_score_is_dropped_and_counted(global_wire: Wire) -> None:
     span = global_wire.one("scored")
     assert set(_scores(span)) == {"ok"}
     assert fb.diagnostics()["invalid_value"] == 2
+
+
+def test_feedbacks_logged_via_client_with_span_id_alone(global_wire: Wire) -> None:
+    # Opik's test_feedbacks_are_logged_via_client__happyflow: span scores carry only the span id
+    client = Opik()
+    trace = client.trace(name="trace-name-1")
+    span = trace.span(name="span-name-1")
+    span.end()
+    trace.end()
+    client.log_spans_feedback_scores(
+        scores=[
+            {
+                "id": span.id,
+                "name": "span-metric-1",
+                "value": 0.75,
+                "category_name": "category-3",
+                "reason": "some-reason-3",
+            },
+            {"id": span.id, "name": "span-metric-2", "value": "0.25"},  # numeric string
+        ]
+    )
+    client.log_traces_feedback_scores(
+        scores=[{"id": trace.id, "name": "trace-metric-1", "value": 0.5}]
+    )
+    client.flush()
+    spans = global_wire.wait(5)
+    root, child = (
+        global_wire.receiver.span_by_name("trace-name-1"),
+        global_wire.receiver.span_by_name("span-name-1"),
+    )
+    late = {only_event(s).attributes["gen_ai.evaluation.name"]: s for s in feedback_spans(spans)}
+    assert_late_feedback_span(late["span-metric-1"], child)
+    assert_late_feedback_span(late["span-metric-2"], child)
+    assert_late_feedback_span(late["trace-metric-1"], root)
+    assert only_event(late["span-metric-2"]).attributes["gen_ai.evaluation.score.value"] == 0.25
+    assert only_event(late["span-metric-1"]).attributes["gen_ai.evaluation.score.label"] == (
+        "category-3"
+    )
+
+
+def test_misspelled_score_key_is_reported(global_wire: Wire, strict: None) -> None:
+    client = Opik()
+    trace = client.trace(name="t")
+    trace.end()
+    with pytest.raises(fb.InvalidFeedbackError):
+        client.log_traces_feedback_scores(
+            [{"id": trace.id, "name": "x", "value": 1, "reasn": "typo"}]
+        )

@@ -14,7 +14,7 @@ import threading
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from otel_feedback._diagnostics import logger
+from otel_feedback.reporting import logger
 from otel_feedback.configure import configure
 from otel_feedback.conventions import COMPAT_SCOPE_PREFIX, VERSION
 

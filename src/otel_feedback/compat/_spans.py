@@ -23,7 +23,7 @@ from typing import Any, TypeVar, cast
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
-from otel_feedback._diagnostics import count, logger
+from otel_feedback.reporting import count, logger
 from otel_feedback.conventions import (
     OPENINFERENCE_INPUT_MIME_TYPE,
     OPENINFERENCE_INPUT_VALUE,

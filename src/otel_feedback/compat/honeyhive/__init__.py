@@ -32,7 +32,7 @@ from opentelemetry.trace import Span as OtelSpan
 from opentelemetry.trace import Status, StatusCode
 
 import otel_feedback as fb
-from otel_feedback._diagnostics import count, logger, report
+from otel_feedback.reporting import count, logger, report
 from otel_feedback.compat import _runtime
 from otel_feedback.compat._runtime import tracer
 from otel_feedback.compat._session import session_record
@@ -271,7 +271,6 @@ def enrich_span(
         report(
             "no_target",
             InvalidTargetError("enrich_span() found no current span; call it in a @trace-d call"),
-            None,
         )
         return
     namespaces = {
@@ -344,7 +343,6 @@ def enrich_session(
                 "enrich_session() has no session: call HoneyHiveTracer.init(...) first or "
                 "pass session_id="
             ),
-            None,
         )
         return
     session_record(

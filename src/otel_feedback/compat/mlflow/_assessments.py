@@ -14,7 +14,7 @@ from collections import OrderedDict
 from typing import Any
 
 import otel_feedback as fb
-from otel_feedback._diagnostics import report
+from otel_feedback.reporting import report
 from otel_feedback.compat.mlflow.entities.assessment import (
     DEFAULT_FEEDBACK_NAME,
     Assessment,
@@ -150,7 +150,6 @@ def get_assessment(trace_id: str, assessment_id: str) -> Assessment | None:
                 f"assessment {assessment_id!r} of trace {trace_id!r} was not logged by this "
                 "process; assessments are OpenTelemetry records and cannot be read back here"
             ),
-            None,
         )
     return found
 
@@ -174,7 +173,6 @@ def override_feedback(
         report(
             "invalid_target",
             InvalidTargetError(f"assessment {assessment_id!r} is not a feedback"),
-            None,
         )
         return None
     new = Feedback(
@@ -206,5 +204,4 @@ def delete_assessment(trace_id: str, assessment_id: str) -> None:
             f"delete_assessment({trace_id!r}, {assessment_id!r}): exported feedback records "
             "cannot be deleted; log a new one to change the current state"
         ),
-        None,
     )

@@ -17,7 +17,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 
 import otel_feedback as fb
-from otel_feedback._diagnostics import report
+from otel_feedback.reporting import report
 from otel_feedback.compat import _runtime
 from otel_feedback.compat._runtime import ensure_provider, tracer
 from otel_feedback.compat._session import session_record
@@ -142,7 +142,6 @@ class Opik:
                         f"trace {trace_id!r} was not started by this process: pass "
                         "parent_span_id= too; the span starts a trace of its own"
                     ),
-                    None,
                 )
             return self.trace(name=name, **fields)  # Opik starts a trace for it
         if parent_span_id is None and known is not None:
@@ -221,7 +220,6 @@ def _thread_score(index: int, score: object) -> tuple[str, dict[str, Any]] | Non
                 f"thread score #{index} must be a mapping with 'id' (the thread id), 'name' "
                 "and 'value'"
             ),
-            None,
         )
         return None
     unknown = sorted(str(key) for key in score.keys() - _SCORE_KEYS)
@@ -232,14 +230,12 @@ def _thread_score(index: int, score: object) -> tuple[str, dict[str, Any]] | Non
                 f"thread score #{index} has unknown keys {unknown} (known: "
                 f"{sorted(_SCORE_KEYS)}); they are ignored"
             ),
-            None,
         )
     thread_id = score["id"]
     if not isinstance(thread_id, str) or not thread_id:
         report(
             "invalid_target",
             InvalidTargetError(f"thread score #{index}: 'id' must be a non-empty str"),
-            None,
         )
         return None
     record = {

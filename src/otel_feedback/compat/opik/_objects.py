@@ -20,7 +20,7 @@ from opentelemetry.trace import Span as OtelSpan
 from opentelemetry.trace import Status, StatusCode
 
 import otel_feedback as fb
-from otel_feedback._diagnostics import count, logger, report
+from otel_feedback.reporting import count, logger, report
 from otel_feedback.compat._runtime import tracer
 from otel_feedback.compat._spans import io_attributes, merged_io
 from otel_feedback.conventions import (
@@ -235,7 +235,6 @@ class Span:
                 InvalidFeedbackError(
                     f"each feedback score must be a mapping with 'name' and 'value', got {score!r}"
                 ),
-                None,
             )
             return
         self.log_feedback_score(

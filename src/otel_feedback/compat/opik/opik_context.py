@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from otel_feedback._diagnostics import report
+from otel_feedback.reporting import report
 from otel_feedback.compat.opik._objects import CURRENT_SPAN, CURRENT_TRACE, Span, Trace
 from otel_feedback.errors import InvalidTargetError
 
@@ -46,7 +46,6 @@ def update_current_span(**fields: Any) -> None:
         report(
             "no_target",
             InvalidTargetError("update_current_span() called outside a @track-ed function"),
-            None,
         )
         return
     span.update(**fields)
@@ -59,7 +58,6 @@ def update_current_trace(**fields: Any) -> None:
         report(
             "no_target",
             InvalidTargetError("update_current_trace() called outside a @track-ed function"),
-            None,
         )
         return
     current.update(**fields)

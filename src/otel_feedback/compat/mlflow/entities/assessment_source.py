@@ -11,7 +11,7 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from otel_feedback._diagnostics import report
+from otel_feedback.reporting import report
 from otel_feedback.errors import InvalidFeedbackError
 
 
@@ -43,7 +43,6 @@ class AssessmentSourceType:
                     f"invalid assessment source type {source_type!r}; valid: "
                     f"{list(AssessmentSourceType._SOURCE_TYPES)} (recorded without a type)"
                 ),
-                None,
             )
             return AssessmentSourceType.SOURCE_TYPE_UNSPECIFIED
         return text
