@@ -1,11 +1,11 @@
 """MLflow code on OpenTelemetry: the code of MLflow's documentation, only the imports changed.
 
 Assessments from a human, an LLM judge and a code check, ground truth (an expectation) and a
-judge that failed, logged by trace id after the trace ended. ``trace_id`` is MLflow's ``tr-<32 hex>``: the
-OpenTelemetry trace id with a prefix. No OpenTelemetry setup: it comes from ``OTEL_*``.
+judge that failed, logged by trace id after the trace ended. ``trace_id`` is MLflow's
+``tr-<32 hex>``: the OpenTelemetry trace id with a prefix. No OpenTelemetry setup: it comes from ``OTEL_*``.
 """
 
-from otel_feedback.compat import mlflow
+import otel_feedback.compat.mlflow as mlflow  # noqa: PLR0402 - the documented form
 from otel_feedback.compat.mlflow.entities import (
     AssessmentError,
     AssessmentSource,

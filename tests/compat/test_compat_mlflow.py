@@ -13,7 +13,7 @@ import pytest
 from helpers_wire import Wire, assert_late_feedback_span, feedback_spans, only_event
 
 import otel_feedback as fb
-from otel_feedback.compat import mlflow
+import otel_feedback.compat.mlflow as mlflow  # noqa: PLR0402 - the documented form
 from otel_feedback.compat.mlflow.entities import (
     AssessmentSource,
     AssessmentSourceType,

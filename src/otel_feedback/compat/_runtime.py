@@ -14,9 +14,9 @@ import threading
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from otel_feedback.reporting import logger
 from otel_feedback.configure import configure
 from otel_feedback.conventions import COMPAT_SCOPE_PREFIX, VERSION
+from otel_feedback.reporting import logger
 
 _lock = threading.Lock()
 _configured: list[TracerProvider] = []

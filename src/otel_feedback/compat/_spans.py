@@ -23,13 +23,13 @@ from typing import Any, TypeVar, cast
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
-from otel_feedback.reporting import count, logger
 from otel_feedback.conventions import (
     OPENINFERENCE_INPUT_MIME_TYPE,
     OPENINFERENCE_INPUT_VALUE,
     OPENINFERENCE_OUTPUT_MIME_TYPE,
     OPENINFERENCE_OUTPUT_VALUE,
 )
+from otel_feedback.reporting import count, logger
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -32,7 +32,6 @@ from opentelemetry.trace import Span as OtelSpan
 from opentelemetry.trace import Status, StatusCode
 
 import otel_feedback as fb
-from otel_feedback.reporting import count, logger, report
 from otel_feedback.compat import _runtime
 from otel_feedback.compat._runtime import tracer
 from otel_feedback.compat._session import session_record
@@ -49,6 +48,7 @@ from otel_feedback.compat._spans import (
 )
 from otel_feedback.conventions import CONFIG, OPENINFERENCE_SPAN_KIND, SESSION_ID
 from otel_feedback.errors import InvalidTargetError
+from otel_feedback.reporting import count, logger, report
 
 __all__ = ["HoneyHiveTracer", "atrace", "enrich_session", "enrich_span", "flush", "trace"]
 

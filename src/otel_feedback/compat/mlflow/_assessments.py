@@ -14,7 +14,6 @@ from collections import OrderedDict
 from typing import Any
 
 import otel_feedback as fb
-from otel_feedback.reporting import report
 from otel_feedback.compat.mlflow.entities.assessment import (
     DEFAULT_FEEDBACK_NAME,
     Assessment,
@@ -25,6 +24,7 @@ from otel_feedback.compat.mlflow.entities.assessment_error import AssessmentErro
 from otel_feedback.compat.mlflow.entities.assessment_source import AssessmentSource
 from otel_feedback.compat.mlflow.entities.span import TRACE_ID_PREFIX
 from otel_feedback.errors import InvalidTargetError
+from otel_feedback.reporting import report
 
 ASSESSMENT_ID_PREFIX = "a-"
 GROUND_TRUTH = "ground_truth"

@@ -17,7 +17,6 @@ from typing import Any
 from opentelemetry import context as otel_context
 
 import otel_feedback as fb
-from otel_feedback.reporting import report
 from otel_feedback.compat import _runtime
 from otel_feedback.compat._runtime import ensure_provider, tracer
 from otel_feedback.compat._session import session_record
@@ -32,6 +31,7 @@ from otel_feedback.compat.opik._objects import (
 )
 from otel_feedback.conventions import SESSION_ID
 from otel_feedback.errors import InvalidFeedbackError, InvalidTargetError
+from otel_feedback.reporting import report
 
 _SCORE_KEYS = frozenset({"id", "name", "value", "reason", "category_name", "project_name"})
 

@@ -20,7 +20,6 @@ from opentelemetry.trace import Span as OtelSpan
 from opentelemetry.trace import Status, StatusCode
 
 import otel_feedback as fb
-from otel_feedback.reporting import count, logger, report
 from otel_feedback.compat._runtime import tracer
 from otel_feedback.compat._spans import io_attributes, merged_io
 from otel_feedback.conventions import (
@@ -36,6 +35,7 @@ from otel_feedback.conventions import (
 )
 from otel_feedback.errors import InvalidFeedbackError
 from otel_feedback.ids import span_id_hex, trace_id_hex
+from otel_feedback.reporting import count, logger, report
 
 SDK = "opik"
 

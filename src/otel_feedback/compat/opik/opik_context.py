@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from otel_feedback.reporting import report
 from otel_feedback.compat.opik._objects import CURRENT_SPAN, CURRENT_TRACE, Span, Trace
 from otel_feedback.errors import InvalidTargetError
+from otel_feedback.reporting import report
 
 __all__ = [
     "get_current_span",

@@ -11,8 +11,8 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from otel_feedback.reporting import report
 from otel_feedback.errors import InvalidFeedbackError
+from otel_feedback.reporting import report
 
 
 class AssessmentSourceType:
