@@ -2,7 +2,8 @@
 
 Assessments from a human, an LLM judge and a code check, ground truth (an expectation) and a
 judge that failed, logged by trace id after the trace ended. ``trace_id`` is MLflow's
-``tr-<32 hex>``: the OpenTelemetry trace id with a prefix. No OpenTelemetry setup: it comes from ``OTEL_*``.
+``tr-<32 hex>``: the OpenTelemetry trace id with a prefix. No OpenTelemetry setup: it comes
+from ``OTEL_*``.
 """
 
 import otel_feedback.compat.mlflow as mlflow  # noqa: PLR0402 - the documented form
