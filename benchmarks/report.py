@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 NOTES = Path(__file__).resolve().parent / "notes.md"
+WEB = Path(__file__).resolve().parent / "web.md"  # written by benchmarks/web.py
 
 
 def _target_text(result: dict[str, Any]) -> str:
@@ -107,6 +108,8 @@ def markdown(document: dict[str, Any]) -> str:
     lines += _details(results)
     if NOTES.exists():
         lines += ["", NOTES.read_text().strip(), ""]
+    if WEB.exists():
+        lines += ["", WEB.read_text().strip(), ""]
     if document.get("profiles"):
         lines += [
             "",
