@@ -7,6 +7,7 @@ driven by Playwright for Python; no browser is downloaded.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, Route, expect, sync_playwright
 
 from otel_feedback.testing import OTLPReceiver
 
@@ -104,3 +105,67 @@ def test_browser_rates_the_answer(
     for event in records.values():
         assert event["feedback.source.id"] == "web_ui"
         assert re.fullmatch(r"[0-9a-f]{32}", event["feedback.id"])
+
+
+ASK = """async () => {
+  const response = await fetch("/chat", {method: "POST",
+    headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({message: "retry?", session_id: "s-retry"})});
+  return (await response.json()).feedback_token;
+}"""
+
+
+def test_browser_retries_with_the_same_id_and_beacons_on_page_hide(
+    otlp_receiver: OTLPReceiver, example_app: str
+) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--no-proxy-server"]
+        )
+        try:
+            page = browser.new_page()
+            page.goto(example_app)
+            token = page.evaluate(ASK)
+            sent: list[dict[str, object]] = []
+
+            def answer_lost(route: Route) -> None:
+                # The server gets the record, the browser never hears back: it must retry.
+                body = route.request.post_data or ""
+                sent.append(json.loads(body))
+                if len(sent) == 1:
+                    route.fetch()
+                    route.abort("connectionreset")
+                else:
+                    route.continue_()
+
+            page.route("**/fb/feedback", answer_lost)
+            result = page.evaluate(
+                "t => OtelFeedback.create({retryDelayMs: 50}).thumbs(t, true)", token
+            )
+            assert result["ok"] is True
+            assert len(sent) == 2
+            assert sent[0]["id"] == sent[1]["id"] == result["id"]
+            page.unroute("**/fb/feedback")
+
+            page.route("**/fb/feedback", lambda route: route.abort("internetdisconnected"))
+            offline = page.evaluate(
+                "t => (window.offline = OtelFeedback.create({retries: 1, retryDelayMs: 20}))"
+                ".rate(t, 2)",
+                token,
+            )
+            assert offline["ok"] is False
+            assert offline["status"] == 0
+            page.unroute("**/fb/feedback")
+            page.goto("about:blank")  # pagehide: the pending rating goes by sendBeacon
+        finally:
+            browser.close()
+
+    spans = otlp_receiver.wait_for_spans(
+        2, predicate=lambda span: span.name == "feedback", timeout=30
+    )
+    events = [span.events_named(EVENT)[0].attributes for span in spans]
+    by_name = {event["gen_ai.evaluation.name"]: event for event in events}
+    assert sorted(by_name) == ["rating", "thumbs_up"]
+    assert len(events) == 2  # the retried thumbs up was recorded once
+    assert by_name["thumbs_up"]["feedback.id"] == result["id"]
+    assert by_name["rating"]["feedback.id"] == offline["id"]

@@ -111,10 +111,11 @@ def test_a_retry_with_the_same_id_is_recorded_once(
     assert first.status_code == again.status_code == 202
     assert again.json()["duplicates"] == 1
     assert again.json()["accepted"] == 0
-    assert again.json()["id"] == first.json()["id"]
-    grpc_wire.wait_named("feedback")
+    assert again.json()["id"] == first.json()["id"] == client_id
+    feedback = grpc_wire.one("feedback")
     grpc_wire.provider.force_flush()
     assert len(grpc_wire.receiver.spans_named("feedback")) == 1
+    assert only_event(feedback).attributes["feedback.id"] == client_id
 
 
 def test_rotation_every_secret_verifies(grpc_wire: Wire) -> None:

@@ -15,7 +15,6 @@ sends yields a 500.
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 from collections.abc import Sequence
@@ -46,9 +45,6 @@ CONTENT_TYPES = frozenset({"application/json", "text/plain"})
 """Accepted request content types; ``text/plain`` is what ``navigator.sendBeacon`` sends."""
 _JSON = "application/json"
 _COMMON_HEADERS = [("cache-control", "no-store"), ("x-content-type-options", "nosniff")]
-# Until every supported core has log_feedback(feedback_id=...), a client id maps to the
-# record's own id in the idempotency memory instead of becoming it.
-_PASSES_ID = "feedback_id" in inspect.signature(fb.log_feedback).parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,9 +212,6 @@ class FeedbackEndpoint:
         return ids, duplicates
 
     def _log(self, record: Submission, token: FeedbackToken) -> str | None:
-        extra: dict[str, Any] = {}
-        if _PASSES_ID and record.client_id is not None:
-            extra["feedback_id"] = record.client_id
         try:
             return fb.log_feedback(
                 record.name,
@@ -230,8 +223,8 @@ class FeedbackEndpoint:
                 source="HUMAN",
                 source_id=WEB_SOURCE_ID,
                 tracer_provider=self.config.tracer_provider,
+                feedback_id=record.client_id,
                 strict=True,
-                **extra,
             )
         except NotConfiguredError as error:
             self._release(record)
