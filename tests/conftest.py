@@ -60,3 +60,15 @@ def clean_diagnostics() -> Iterator[None]:
         yield
         otel_feedback.reset_diagnostics()
     otel_feedback.reload_settings()
+
+
+# -- a local OpenAI-compatible endpoint for the judges (tests/helpers_judge.py) ----------------
+
+from helpers_judge import JudgeServer  # noqa: E402
+
+
+@pytest.fixture
+def judge_server() -> Iterator[JudgeServer]:
+    """A started local OpenAI-compatible chat endpoint on 127.0.0.1, stopped afterwards."""
+    with JudgeServer() as server:
+        yield server

@@ -50,6 +50,8 @@ class Settings:
     identity_from_baggage: bool = False
     """Copy baggage ``session.id`` / ``user.id`` onto spans
     (``OTEL_FEEDBACK_IDENTITY_FROM_BAGGAGE``)."""
+    judge_model: str = "gpt-4o-mini"
+    """Model an LLM judge asks when none is given (``OTEL_FEEDBACK_JUDGE_MODEL``)."""
 
     @property
     def signing_secret(self) -> bytes | None:
@@ -84,6 +86,7 @@ class Settings:
             identity_from_baggage=_flag(
                 env, names.ENV_IDENTITY_FROM_BAGGAGE, defaults.identity_from_baggage
             ),
+            judge_model=(env.get(names.ENV_JUDGE_MODEL) or "").strip() or defaults.judge_model,
         )
 
 
