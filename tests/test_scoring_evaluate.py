@@ -130,4 +130,8 @@ def test_score_log_of_a_failed_score_records_no_value(grpc_wire: Wire) -> None:
         failed.log(target=span)
     answer = grpc_wire.one("answer")
     assert "feedback.equals" not in answer.attributes
-    assert all("gen_ai.evaluation.score.value" not in event.attributes for event in answer.events)
+    event = only_event(answer).attributes
+    assert "gen_ai.evaluation.score.value" not in event
+    assert event["error.type"] == "MissingInputError"
+    assert event["feedback.error"] == "Equals needs output=; got None"
+    assert event["feedback.source.type"] == "CODE"

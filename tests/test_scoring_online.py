@@ -28,7 +28,6 @@ from otel_feedback.scoring import (
     ScorerConfigError,
     fields_of,
 )
-from otel_feedback.scoring.score import _error_supported
 from otel_feedback.testing import OTLPReceiver, ReceivedSpan
 
 EVENT = "gen_ai.evaluation.result"
@@ -176,13 +175,18 @@ def test_failed_scores_never_invent_values(wires: WireFactory) -> None:
     scored = [
         event.attributes for span in feedback_spans(spans) for event in span.events_named(EVENT)
     ]
+    assert len(scored) == 4
     assert all("gen_ai.evaluation.score.value" not in event for event in scored)
-    if _error_supported():
-        assert len(scored) == 4
-        assert all("error.type" in event for event in scored)
-    else:
-        assert scored == []
-        assert fb.diagnostics().get("scoring_error") == 4
+    types = sorted(str(event["error.type"]) for event in scored)
+    assert types == [
+        "JudgeRequestError",
+        "MissingInputError",
+        "MissingInputError",
+        "MissingInputError",
+    ]
+    unreachable = next(e for e in scored if e["error.type"] == "JudgeRequestError")
+    assert "cannot reach the judge" in str(unreachable["feedback.error"])
+    assert unreachable["feedback.source.type"] == "LLM_JUDGE"
 
 
 def test_bad_span_values_do_not_break_the_app(wires: WireFactory) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from otel_feedback._diagnostics import count, logger
+from otel_feedback.reporting import count, logger
 from otel_feedback.scoring.errors import InputTooLongError, MissingInputError, ScorerConfigError
 from otel_feedback.scoring.score import Score
 

@@ -19,7 +19,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from otel_feedback import conventions as names
-from otel_feedback._diagnostics import count, logger
+from otel_feedback.reporting import count, logger
 from otel_feedback.scoring.base import Fields, Scorer, as_text
 from otel_feedback.scoring.errors import ScorerConfigError
 from otel_feedback.scoring.score import Score

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from otel_feedback._diagnostics import count, logger
+from otel_feedback.reporting import count, logger
 from otel_feedback.scoring import prompts
 from otel_feedback.scoring.answer import parse_judgement
 from otel_feedback.scoring.base import Fields, Scorer, as_text, context_texts

@@ -19,7 +19,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from otel_feedback import conventions as names
-from otel_feedback._diagnostics import count, logger
+from otel_feedback.reporting import count, logger
 from otel_feedback.scoring.base import Scorer
 from otel_feedback.scoring.errors import ScorerConfigError
 from otel_feedback.scoring.spans import fields_of, has_io

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import otel_feedback as fb
-from otel_feedback._diagnostics import count, logger
 
 
 @dataclass(frozen=True)
@@ -54,8 +51,8 @@ class Score:
 
         ``target`` / ``trace_id`` / ``span_id`` and every other keyword are those of
         ``log_feedback``; ``source``, ``source_id``, ``reason`` and ``label`` default to the
-        score's own. A failed score is recorded as an error when the installed
-        otel-feedback supports it, else it is logged and counted (``scoring_error``).
+        score's own. A failed score is recorded as an error: the record carries ``error.type``
+        (the exception's class) and ``feedback.error`` (the message), and no value.
         """
         kwargs.setdefault("source", self.source)
         kwargs.setdefault("source_id", self.source_id)
@@ -80,12 +77,6 @@ class Score:
         }
 
 
-@functools.cache
-def _error_supported() -> bool:
-    """Whether ``log_feedback`` takes ``error=`` (a record of a failed evaluation)."""
-    return "error" in inspect.signature(fb.log_feedback).parameters
-
-
 def _log_error(
     score: Score,
     target: Any,
@@ -93,20 +84,10 @@ def _log_error(
     span_id: str | int | None,
     kwargs: Mapping[str, Any],
 ) -> str | None:
-    message = score.error or "no score computed"
-    if _error_supported():
-        error: str | BaseException = score.exception if score.exception is not None else message
-        log_feedback: Any = fb.log_feedback  # error= is newer than some installs' typing
-        recorded: str | None = log_feedback(
-            score.name,
-            None,
-            target=target,
-            trace_id=trace_id,
-            span_id=span_id,
-            error=error,
-            **kwargs,
-        )
-        return recorded
-    count("scoring_error")
-    logger.warning("score %r not recorded: %s", score.name, message)
-    return None
+    """A failed score as a record with ``error.type`` and no value."""
+    error: str | BaseException = (
+        score.exception if score.exception is not None else score.error or "no score computed"
+    )
+    return fb.log_feedback(
+        score.name, None, target=target, trace_id=trace_id, span_id=span_id, error=error, **kwargs
+    )

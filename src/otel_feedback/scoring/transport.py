@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from otel_feedback._diagnostics import count, logger
+from otel_feedback.reporting import count, logger
 from otel_feedback.scoring.errors import (
     JudgeAnswerError,
     JudgeRequestError,
