@@ -144,12 +144,13 @@ class BLEU(Scorer):
         super().__init__(name=name, max_chars=max_chars)
         import sacrebleu  # noqa: PLC0415 - imported when used
 
-        self._sentence_bleu = sacrebleu.sentence_bleu
+        # sentence_bleu()'s defaults, built once: the same numbers, twice as fast.
+        self._metric = sacrebleu.BLEU(effective_order=True)
 
     def _compute(self, fields: Fields) -> Score:
         output = self.text(fields.output, "output")
         references = self.texts(fields.expected, "expected")
-        result = self._sentence_bleu(output, references)
+        result = self._metric.sentence_score(output, references)
         # sacrebleu's 0..100 can overshoot by a rounding error (100.00000000000004).
         return self.result(min(1.0, max(0.0, result.score / 100.0)), reason=str(result))
 

@@ -22,13 +22,14 @@ from otel_feedback import conventions as names
 from otel_feedback.reporting import count, logger
 from otel_feedback.scoring.base import Scorer
 from otel_feedback.scoring.errors import ScorerConfigError
-from otel_feedback.scoring.spans import fields_of, has_io
+from otel_feedback.scoring.spans import IO_KEYS, fields_of
 from otel_feedback.token import FeedbackToken
 
 SpanFilter = Callable[[ReadableSpan], bool]
 """Decides which finished spans are scored."""
 
 _ID_MASK = (1 << 64) - 1
+_IO_KEYS_DISJOINT = IO_KEYS.isdisjoint
 _IDLE_WAIT = 0.05
 
 
@@ -81,6 +82,7 @@ class OnlineScorer(SpanProcessor):
         self.dropped = 0
         """Spans dropped because the queue was full (also in ``fb.diagnostics()``)."""
         self._threshold = int(self.sample_rate * (_ID_MASK + 1))
+        self._sampling = self._threshold <= _ID_MASK
         self._queue: deque[ReadableSpan] = deque()
         self._busy = 0
         self._busy_lock = threading.Lock()
@@ -101,18 +103,17 @@ class OnlineScorer(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         """Queue ``span`` for scoring if it is sampled and selected; never blocks or raises."""
+        # The hot path: no lock, no allocation beyond the attribute view. Our own feedback
+        # spans carry no input or output; with a user filter the worker skips them.
         try:
             if self._closed:
                 return
-            scope = span.instrumentation_scope
-            if scope is not None and scope.name == names.SCOPE_NAME:
-                return  # our own feedback spans are not scored
-            if self._threshold <= _ID_MASK:
+            if self._sampling:
                 context = span.context
                 if context is None or (context.trace_id & _ID_MASK) >= self._threshold:
                     return
             if self.filter is None:
-                if not has_io(span.attributes):
+                if _IO_KEYS_DISJOINT(span.attributes):
                     return
             elif not self.filter(span):
                 return
@@ -161,8 +162,9 @@ class OnlineScorer(SpanProcessor):
     def score_span(self, span: ReadableSpan) -> list[str | None]:
         """Run every scorer on ``span`` now and record the results; returns the feedback ids."""
         context = span.context
-        if context is None:
-            return []
+        scope = span.instrumentation_scope
+        if context is None or (scope is not None and scope.name == names.SCOPE_NAME):
+            return []  # our own feedback spans are never scored
         attributes = span.attributes or {}
         fields = fields_of(attributes)
         target = FeedbackToken(

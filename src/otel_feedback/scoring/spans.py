@@ -19,21 +19,22 @@ from otel_feedback.scoring.base import Fields
 
 _INDEXED = re.compile(r"^(\d+)\.(.+)$")
 
-IO_KEYS = (
-    names.OPENINFERENCE_OUTPUT_VALUE,
-    names.GENAI_OUTPUT_MESSAGES,
-    names.OPENINFERENCE_INPUT_VALUE,
-    names.GENAI_INPUT_MESSAGES,
-    f"{names.OPENINFERENCE_OUTPUT_MESSAGES}.0.message.content",
+IO_KEYS = frozenset(
+    {
+        names.OPENINFERENCE_OUTPUT_VALUE,
+        names.GENAI_OUTPUT_MESSAGES,
+        names.OPENINFERENCE_INPUT_VALUE,
+        names.GENAI_INPUT_MESSAGES,
+        f"{names.OPENINFERENCE_OUTPUT_MESSAGES}.0.message.content",
+        f"{names.OPENINFERENCE_INPUT_MESSAGES}.0.message.content",
+    }
 )
 """A span holding one of these has something to score (the default online filter)."""
 
 
 def has_io(attributes: Mapping[str, Any] | None) -> bool:
     """True when the attributes hold an input or output in a known convention."""
-    if not attributes:
-        return False
-    return any(key in attributes for key in IO_KEYS)
+    return bool(attributes) and not IO_KEYS.isdisjoint(attributes or ())
 
 
 def fields_of(attributes: Mapping[str, Any] | None) -> Fields:
