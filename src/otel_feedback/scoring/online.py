@@ -113,7 +113,7 @@ class OnlineScorer(SpanProcessor):
                 if context is None or (context.trace_id & _ID_MASK) >= self._threshold:
                     return
             if self.filter is None:
-                if _IO_KEYS_DISJOINT(span.attributes):
+                if _IO_KEYS_DISJOINT(span.attributes):  # type: ignore[arg-type] # never None
                     return
             elif not self.filter(span):
                 return
