@@ -11,6 +11,7 @@ from otel_feedback.configure import configure, otlp_span_exporter
 from otel_feedback.context import (
     current_session_id,
     current_user_id,
+    identity_baggage,
     using_session,
     using_user,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "enrich_span",
     "flatten",
     "get_settings",
+    "identity_baggage",
     "log_feedback",
     "log_spans_feedback_scores",
     "log_traces_feedback_scores",

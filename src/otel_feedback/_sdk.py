@@ -373,3 +373,18 @@ def tracer_in_trace(tracer: trace.Tracer, trace_id: int) -> trace.Tracer:
     pinned: Any = copy.copy(tracer)
     pinned.id_generator = _FixedTraceId(trace_id, delegate)
     return cast(trace.Tracer, pinned)
+
+
+# -- zero-code setup -------------------------------------------------------------------------
+
+
+def sdk_configurator_base() -> type:
+    """The SDK's own configurator class, which distros subclass (it is private in the SDK).
+
+    ``opentelemetry-instrument`` instantiates the class named by ``OTEL_PYTHON_CONFIGURATOR``
+    and calls ``configure(**kwargs)``; the SDK's ``_configure`` builds the providers from the
+    ``OTEL_*`` variables and accepts extra ``span_processors``.
+    """
+    from opentelemetry.sdk._configuration import _OTelSDKConfigurator  # noqa: PLC0415
+
+    return _OTelSDKConfigurator

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
@@ -64,6 +65,7 @@ def configure(
     set_global: bool = True,
     emit_log_records: bool = False,
     resource: Resource | None = None,
+    bridges: Sequence[SpanExporter] = (),
 ) -> TracerProvider:
     """Build a ``TracerProvider`` with :class:`FeedbackSpanProcessor` and an OTLP exporter.
 
@@ -72,7 +74,9 @@ def configure(
     ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES`` are honoured (``service_name``
     wins). With ``emit_log_records``, each feedback is also an OTel log record, exported
     over OTLP through a ``LoggerProvider`` set up here. The provider becomes the global one
-    unless ``set_global=False``.
+    unless ``set_global=False``. ``bridges`` are more span exporters (e.g.
+    :class:`otel_feedback.bridges.phoenix.PhoenixAnnotationExporter`), each in its own
+    ``BatchSpanProcessor`` beside the OTLP one.
     """
     attributes = {"service.name": service_name} if service_name else {}
     provider_resource = Resource.create(attributes)
@@ -89,6 +93,8 @@ def configure(
     provider.add_span_processor(
         span_processor or BatchSpanProcessor(exporter or otlp_span_exporter())
     )
+    for bridge in bridges:
+        provider.add_span_processor(BatchSpanProcessor(bridge))
     if set_global:
         trace.set_tracer_provider(provider)
     return provider

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
+from opentelemetry import baggage
 from opentelemetry import context as otel_context
 
 from otel_feedback.conventions import (
@@ -24,16 +25,27 @@ from otel_feedback.conventions import (
     USER_ID,
 )
 from otel_feedback.errors import InvalidFeedbackError
-from otel_feedback.reporting import report
+from otel_feedback.reporting import count, report
+from otel_feedback.settings import get_settings
 
-__all__ = ["SESSION_ID", "USER_ID", "current_session_id", "current_user_id", "using_session",
-           "using_user", "with_identity"]
+__all__ = [
+    "SESSION_ID",
+    "USER_ID",
+    "current_session_id",
+    "current_user_id",
+    "identity_baggage",
+    "identity_of",
+    "using_session",
+    "using_user",
+    "with_identity",
+]
 
 SESSION_KEY = otel_context.create_key("otel_feedback.session_id")
 """Context key of the session id set by :func:`using_session`."""
 USER_KEY = otel_context.create_key("otel_feedback.user_id")
 """Context key of the user id set by :func:`using_session` / :func:`using_user`."""
 _SESSION_KEY, _USER_KEY = SESSION_KEY, USER_KEY
+_BAGGAGE_NAMES = {SESSION_KEY: SESSION_ID, USER_KEY: USER_ID}
 _OPENINFERENCE_SESSION_KEY = OPENINFERENCE_SESSION_KEY
 _OPENINFERENCE_USER_KEY = OPENINFERENCE_USER_KEY
 
@@ -111,8 +123,9 @@ class _UsingIdentity:
     a context variable (per thread, per task), not on the object.
     """
 
-    def __init__(self, values: dict[str, str | None]) -> None:
+    def __init__(self, values: dict[str, str | None], propagate: bool = False) -> None:
         self._values = values
+        self._propagate = propagate
         self._tokens: ContextVar[tuple[object, ...]] = ContextVar(
             "otel_feedback.identity_tokens", default=()
         )
@@ -122,6 +135,8 @@ class _UsingIdentity:
         for key, value in self._values.items():
             if value is not None:
                 ctx = otel_context.set_value(key, value, ctx)
+                if self._propagate:
+                    ctx = baggage.set_baggage(_BAGGAGE_NAMES[key], value, ctx)
         return ctx
 
     def __enter__(self) -> _UsingIdentity:
@@ -152,39 +167,45 @@ class _UsingIdentity:
 
     def __call__(self, function: F) -> F:
         """Decorate a function (or coroutine function) to run inside this identity."""
-        values = self._values
+        values, propagate = self._values, self._propagate
         if inspect.iscoroutinefunction(function):
             coroutine_function = cast(Callable[..., Awaitable[Any]], function)
 
             @functools.wraps(function)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with _UsingIdentity(values):
+                with _UsingIdentity(values, propagate):
                     return await coroutine_function(*args, **kwargs)
 
             return cast(F, async_wrapper)
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with _UsingIdentity(values):
+            with _UsingIdentity(values, propagate):
                 return function(*args, **kwargs)
 
         return cast(F, wrapper)
 
 
-def using_session(session_id: str, user_id: str | None = None) -> _UsingIdentity:
+def using_session(
+    session_id: str, user_id: str | None = None, *, propagate: bool = False
+) -> _UsingIdentity:
     """Give every span started inside a ``session.id`` (and ``user.id``, when given).
 
-    Use as ``with``, ``async with`` or as a decorator of sync or async functions.
+    Use as ``with``, ``async with`` or as a decorator of sync or async functions. With
+    ``propagate=True`` the ids also go into W3C baggage, so outgoing requests carry them to
+    services that read them (``OTEL_FEEDBACK_IDENTITY_FROM_BAGGAGE=true``).
     """
     values = {_SESSION_KEY: _identity(session_id, "session id")}
     if user_id is not None:
         values[_USER_KEY] = _identity(user_id, "user id")
-    return _UsingIdentity(values)
+    return _UsingIdentity(values, propagate)
 
 
-def using_user(user_id: str) -> _UsingIdentity:
-    """Give every span started inside a ``user.id``. ``with``, ``async with`` or decorator."""
-    return _UsingIdentity({_USER_KEY: _identity(user_id, "user id")})
+def using_user(user_id: str, *, propagate: bool = False) -> _UsingIdentity:
+    """Give every span started inside a ``user.id``. ``with``, ``async with`` or decorator.
+
+    ``propagate=True`` also puts it into W3C baggage (see :func:`using_session`)."""
+    return _UsingIdentity({_USER_KEY: _identity(user_id, "user id")}, propagate)
 
 
 def identity_of(context: otel_context.Context) -> tuple[str | None, str | None]:
@@ -197,7 +218,41 @@ def identity_of(context: otel_context.Context) -> tuple[str | None, str | None]:
     user_id = get(USER_KEY)
     if user_id is None:
         user_id = get(OPENINFERENCE_USER_KEY)
+    if (session_id is None or user_id is None) and get_settings().identity_from_baggage:
+        entries = baggage.get_all(context)
+        if entries:
+            if session_id is None:
+                session_id = _from_baggage(entries.get(SESSION_ID))
+            if user_id is None:
+                user_id = _from_baggage(entries.get(USER_ID))
     return (
         session_id if isinstance(session_id, str) and session_id else None,
         user_id if isinstance(user_id, str) and user_id else None,
     )
+
+
+def _from_baggage(value: object) -> str | None:
+    """A baggage entry as an identity: a non-empty string within the length limit, else
+    ``None`` (counted as ``invalid_identity``: clients control baggage)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and 0 < len(value) <= MAX_IDENTITY_LENGTH and value.isprintable():
+        return value
+    count("invalid_identity")
+    return None
+
+
+def identity_baggage(
+    session_id: str | None = None,
+    user_id: str | None = None,
+    context: otel_context.Context | None = None,
+) -> otel_context.Context:
+    """``context`` (default: the current one) with ``session.id`` / ``user.id`` baggage
+    entries, for a caller that starts a request to a service reading identity from baggage
+    (``opentelemetry.propagate.inject(headers, context=...)`` then sends them)."""
+    ctx = context if context is not None else otel_context.get_current()
+    for name, value in ((SESSION_ID, session_id), (USER_ID, user_id)):
+        checked = _identity(value, name.replace(".", " ")) if value is not None else None
+        if checked is not None:
+            ctx = baggage.set_baggage(name, checked, ctx)
+    return ctx
