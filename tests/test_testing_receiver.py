@@ -720,3 +720,20 @@ def test_connection_refused_after_stop() -> None:
         port = receiver.http_port
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+def test_the_runtime_package_never_imports_the_test_receiver() -> None:
+    """``otel_feedback.testing`` (and gRPC/protobuf) load only when a test asks for them."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = (
+        "import sys, otel_feedback, otel_feedback.api, otel_feedback.delivery, "
+        "otel_feedback.configure\n"
+        "print(sorted(m for m in ('otel_feedback.testing', 'grpc', 'google.protobuf') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"

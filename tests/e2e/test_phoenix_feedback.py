@@ -30,6 +30,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from phoenix_backend import PhoenixServer
 
 import otel_feedback as fb
+from otel_feedback.conventions import RECORD_KEYS
 
 pytestmark = pytest.mark.e2e
 
@@ -178,10 +179,13 @@ def test_feedback_from_another_process(phoenix: PhoenixServer, provider: TracerP
     assert thumbs["gen_ai.evaluation.score.label"] == "false"
     assert late["correction"]["attributes"]["feedback.correction.city"] == "Lyon"
     assert late["correction"]["attributes"]["feedback.correction.scores"] == [1, 2]
-    assert fb.unflatten(late["correction"]["attributes"], prefix="feedback") == {
-        "correction": {"city": "Lyon", "scores": [1, 2]},
-        "timestamp": late["correction"]["attributes"]["feedback.timestamp"],
+    attributes = late["correction"]["attributes"]
+    fields = {key: value for key, value in attributes.items() if key not in RECORD_KEYS}
+    assert fb.unflatten(fields, prefix="feedback") == {
+        "correction": {"city": "Lyon", "scores": [1, 2]}
     }
+    assert attributes["feedback.source.type"] == "HUMAN"
+    assert attributes["gen_ai.evaluation.name"] == "correction"
 
 
 def test_demo_app_reads_feedback_back(phoenix: PhoenixServer) -> None:
