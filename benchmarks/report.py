@@ -7,6 +7,7 @@ from typing import Any
 
 NOTES = Path(__file__).resolve().parent / "notes.md"
 WEB = Path(__file__).resolve().parent / "web.md"  # written by benchmarks/web.py
+SCORING = Path(__file__).resolve().parent / "scoring.md"  # written by benchmarks/scoring.py
 
 
 def _target_text(result: dict[str, Any]) -> str:
@@ -108,8 +109,9 @@ def markdown(document: dict[str, Any]) -> str:
     lines += _details(results)
     if NOTES.exists():
         lines += ["", NOTES.read_text().strip(), ""]
-    if WEB.exists():
-        lines += ["", WEB.read_text().strip(), ""]
+    for section in (WEB, SCORING):
+        if section.exists():
+            lines += ["", section.read_text().strip(), ""]
     if document.get("profiles"):
         lines += [
             "",

@@ -2,19 +2,22 @@
 """Benchmarks of online and offline scoring: ``python3 benchmarks/scoring.py``.
 
 - **S1** — what ``OnlineScorer`` adds to the application thread: span start+end (the span
-  carries ``output.value``, so it is queued) on a provider holding an ``OnlineScorer`` / the
-  same provider without it, as a paired interleaved ratio in one process (the method of
-  ``benchmarks/harness.py``). The worker is stopped for S1, so only ``on_end``'s enqueue is
-  measured; the queue is emptied between calls, outside the timed loop. Target ≤ 1.05.
-- **S1w** (info) — the same with the worker running ``Equals`` and recording each score as
-  late feedback: the whole cost of online scoring while it keeps up, on a shared GIL.
+  carries ``output.value``) on a provider holding an ``OnlineScorer`` / the same provider
+  without it, as a paired interleaved ratio in one process (the method of
+  ``benchmarks/harness.py``). Its threads are stopped for S1, so only ``on_end``'s sampling
+  and enqueue are measured; the queue is emptied between calls, outside the timed loop.
+  Target ≤ 1.05.
+- **S1w** (info) — the same with the threads running (dispatcher and one worker scoring with
+  ``Equals`` and recording each score as late feedback): the whole cost of online scoring
+  while it keeps up, on a shared GIL.
 - **S2** — heuristic throughput on one core: scores per second of each heuristic on a
   fixed pair of ~300-character texts (single thread; the worker of a real deployment runs
-  the same code).
+  the same code); each scorer is a variant of interleaved rounds, its round time the fastest
+  of back-to-back passes, the result the median over rounds.
 
 Runs in the development virtualenv (``scripts/devenv.py``, which has the ``[scoring]``
-extra), writes ``benchmarks/results/scoring.json`` and ``benchmarks/results/scoring.md``,
-the section of BENCHMARKS.md (``python3 benchmarks/run.py --render`` adds it there).
+extra), writes ``benchmarks/results/scoring.json`` and ``benchmarks/scoring.md`` (the
+section of BENCHMARKS.md), then regenerates ``BENCHMARKS.md``.
 ``--quick``: tiny counts, writes nothing.
 """
 
@@ -23,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -33,7 +35,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results" / "scoring.json"
-SECTION = BENCH_DIR / "results" / "scoring.md"
+SECTION = BENCH_DIR / "scoring.md"
 COMMAND = "python3 benchmarks/scoring.py"
 
 OUTPUT = (
@@ -61,9 +63,10 @@ def s1_on_end(scale: Any, *, worker: bool = False) -> dict[str, Any]:
     online = OnlineScorer([Equals()], tracer_provider=with_online, max_queue_size=1 << 30)
     with_online.add_span_processor(online)
     if not worker:
-        online._stopping = True  # the worker exits; on_end still queues
-        online._wake.set()
-        for thread in online._workers:
+        online._stopping = True  # the threads exit; on_end still queues
+        online._wake_dispatcher.set()
+        online._wake_workers.set()
+        for thread in online._threads:
             thread.join()
 
     def body(span: Any) -> None:
@@ -73,7 +76,7 @@ def s1_on_end(scale: Any, *, worker: bool = False) -> dict[str, Any]:
         def run_and_empty(n: int) -> int:
             elapsed = run(n)
             if not worker:
-                online._queue.clear()  # untimed: keeps memory flat
+                online._incoming.clear()  # untimed: keeps memory flat
             else:
                 online.force_flush()  # untimed: the worker catches up before the next call
             return elapsed
@@ -88,7 +91,7 @@ def s1_on_end(scale: Any, *, worker: bool = False) -> dict[str, Any]:
         **scale.timing(),
     )
     dropped = online.dropped
-    online._queue.clear()
+    online._incoming.clear()
     without.shutdown()
     with_online.shutdown()
     ratios = rounds.ratios("with", "without")
@@ -110,7 +113,7 @@ def s1_on_end(scale: Any, *, worker: bool = False) -> dict[str, Any]:
 
 
 def s2_throughput(scale: Any) -> dict[str, Any]:
-    """Scores per second per heuristic on one core (median of several timed batches)."""
+    """Scores per second per heuristic on one core (interleaved rounds, median)."""
     from otel_feedback.scoring import (  # noqa: PLC0415
         BLEU,
         ROUGE,
@@ -138,26 +141,28 @@ def s2_throughput(scale: Any) -> dict[str, Any]:
         cases[label] = lambda scorer=scorer: scorer.score(output=OUTPUT, expected=EXPECTED)
     perplexity = Perplexity()
     cases["perplexity (64 tokens)"] = lambda: perplexity.score(logprobs=logprobs)
-    per_second: dict[str, float] = {}
-    batches = max(3, scale.passes)
-    for label, call in cases.items():
-        call()  # warm
-        n = 1
-        while True:  # a batch of about round_ms
+    from benchmarks.harness import interleave  # noqa: PLC0415
+
+    def timed(call: Callable[[], object]) -> Callable[[int], int]:
+        def run(n: int) -> int:
             t0 = time.perf_counter_ns()
             for _ in range(n):
                 call()
-            elapsed = time.perf_counter_ns() - t0
-            if elapsed >= scale.round_ms * 1e6 or n >= 1 << 20:
-                break
-            n *= 2
-        rates = []
-        for _ in range(batches):
-            t0 = time.perf_counter_ns()
-            for _ in range(n):
-                call()
-            rates.append(n / ((time.perf_counter_ns() - t0) / 1e9))
-        per_second[label] = statistics.median(rates)
+            return time.perf_counter_ns() - t0
+
+        return run
+
+    # Interleaved rounds, fastest of back-to-back passes, median over rounds: the least
+    # disturbed speed on a shared machine (see benchmarks/harness.py).
+    rounds = interleave(
+        {label: timed(call) for label, call in cases.items()},
+        rounds=max(3, scale.rounds // 20),
+        round_ms=scale.round_ms,
+        passes=max(2, scale.passes // 2),
+        warmup_rounds=1,
+        same_n=False,
+    )
+    per_second = {label: 1e9 / rounds.median_ns(label) for label in cases}
     return {
         "id": "S2",
         "name": "heuristic throughput, one core",
@@ -196,18 +201,20 @@ def markdown(document: dict[str, Any]) -> str:
         ratio_row(s1),
         ratio_row(s1w),
         "",
-        "- **S1** — span start+end (the span sets `output.value`, so it is queued) on a "
-        "provider with `OnlineScorer([Equals()])` + SimpleSpanProcessor(no-op exporter) / the "
-        "same provider without `OnlineScorer`; the worker is stopped, so this is `on_end`'s "
-        f"sampling, filter and enqueue alone. Median time per span: {times(s1)} "
+        "- **S1** — span start+end (the span sets `output.value`) on a provider with "
+        "`OnlineScorer([Equals()])` + SimpleSpanProcessor(no-op exporter) / the same provider "
+        "without `OnlineScorer`; its threads are stopped, so this is `on_end`'s sampling and "
+        f"enqueue alone, what the application thread pays. Median time per span: {times(s1)} "
         f"({s1['stats']['rounds']} rounds).",
-        "- **S1w** — the same with the worker running: each span is scored by `Equals` and "
-        "the score recorded as a late `feedback` span, in a background thread sharing the "
-        "GIL; the queue is drained (untimed) after each call. What an application pays when "
-        f"every span is scored: {times(s1w)}.",
+        "- **S1w** — the same with its threads running: the dispatcher checks each span for "
+        "an input or output, a worker scores it with `Equals` and records the score as a late "
+        "`feedback` span, in background threads sharing the GIL; the queues are drained "
+        "(untimed) after each call. What an application pays when every span is scored: "
+        f"{times(s1w)}.",
         "",
         f"**S2 — heuristic throughput on one core** (texts of {s2['text_chars'][0]} and "
-        f"{s2['text_chars'][1]} characters):",
+        f"{s2['text_chars'][1]} characters; interleaved rounds, fastest pass of each round, "
+        "median over rounds; Perplexity on 64 token log-probabilities):",
         "",
         "| scorer | scores / s |",
         "|---|---:|",
@@ -257,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS.write_text(json.dumps(document, indent=2) + "\n")
         SECTION.write_text(markdown(document))
         print(f"wrote {RESULTS.relative_to(REPO_ROOT)} and {SECTION.relative_to(REPO_ROOT)}")
+        run.main(["--render"])
     return 0
 
 

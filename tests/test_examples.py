@@ -213,3 +213,39 @@ def test_web_app(otlp_receiver: OTLPReceiver) -> None:
     assert thumbs.parent_span_id == chat.span_id
     assert thumbs.events[0].attributes["feedback.source.id"] == "web_ui"
     assert thumbs.events[0].attributes["feedback.id"] == accepted["id"]
+
+
+def test_scoring(otlp_receiver: OTLPReceiver, judge_server: Any) -> None:
+    env = _env(otlp_receiver)
+    env.update(
+        OPENAI_BASE_URL=judge_server.base_url,
+        OPENAI_API_KEY="test-key",
+        OTEL_FEEDBACK_JUDGE_MODEL="score:0.9",
+    )
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "scoring.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "evaluation 'capitals-v1'" in result.stdout
+    spans = otlp_receiver.wait_for_spans(9)  # llm, chat, 2 items, 5 feedback spans
+    llm, chat = otlp_receiver.span_by_name("llm"), otlp_receiver.span_by_name("chat")
+    scores = {
+        (span.parent_span_id, event.attributes["gen_ai.evaluation.name"]): event.attributes
+        for span in spans
+        if span.name == "feedback"
+        for event in span.events
+    }
+    assert scores[(llm.span_id, "is_json")]["gen_ai.evaluation.score.value"] == 0.0
+    assert scores[(llm.span_id, "contains")]["gen_ai.evaluation.score.value"] == 1.0
+    assert scores[(llm.span_id, "levenshtein")]["gen_ai.evaluation.score.value"] == 1.0
+    judge = scores[(llm.span_id, "answer_relevance")]
+    assert judge["gen_ai.evaluation.score.value"] == 0.9
+    assert judge["feedback.source.type"] == "LLM_JUDGE"
+    assert scores[(chat.span_id, "equals")]["feedback.source.type"] == "CODE"
+    items = otlp_receiver.spans_named("evaluation.item")
+    assert sorted(span.attributes["feedback.equals"] for span in items) == [0.0, 1.0]

@@ -227,7 +227,8 @@ def test_full_queue_drops_and_counts_never_blocks() -> None:
     for _ in range(20):
         with tracer.start_as_current_span("s") as span:
             span.set_attribute("output.value", "x")
-    assert online.dropped >= 16  # one in the worker, three queued, the rest dropped
+    # At most 8 held: 3 incoming, 1 being dispatched, 3 ready, 1 being scored.
+    assert online.dropped >= 12
     assert fb.diagnostics()["scoring_queue_full"] == online.dropped
     release.set()
     provider.shutdown()

@@ -1,9 +1,16 @@
 """Online scoring: a span processor that scores finished spans in the background.
 
-``on_end`` does no scoring: it samples, filters and appends the span to a bounded queue
-(a full queue drops the span and counts it as ``scoring_queue_full``). Worker threads take
-spans from the queue, read input, output and context from the span's attributes
-(:mod:`.spans`), run the scorers and record each result as late feedback on that span.
+Three steps, so that neither the application nor a slow judge holds up the others:
+
+1. ``on_end`` (the application's thread) only samples by trace id, applies the user's
+   ``filter`` if one was given, and appends the span to a bounded *incoming* queue; a full
+   queue drops the span and counts it as ``scoring_queue_full``.
+2. A dispatcher thread keeps the incoming queue short: it passes on the spans that have
+   something to score (an input or output in the OpenInference or GenAI conventions, when no
+   filter was given) to a bounded *ready* queue and forgets the rest (and otel-feedback's
+   own ``feedback`` spans). It never waits on a scorer.
+3. Worker threads take ready spans, read input, output and context from their attributes
+   (:mod:`.spans`), run the scorers and record each result as late feedback on that span.
 """
 
 from __future__ import annotations
@@ -22,14 +29,13 @@ from otel_feedback import conventions as names
 from otel_feedback.reporting import count, logger
 from otel_feedback.scoring.base import Scorer
 from otel_feedback.scoring.errors import ScorerConfigError
-from otel_feedback.scoring.spans import IO_KEYS, fields_of
+from otel_feedback.scoring.spans import fields_of, has_io
 from otel_feedback.token import FeedbackToken
 
 SpanFilter = Callable[[ReadableSpan], bool]
 """Decides which finished spans are scored."""
 
 _ID_MASK = (1 << 64) - 1
-_IO_KEYS_DISJOINT = IO_KEYS.isdisjoint
 _IDLE_WAIT = 0.05
 
 
@@ -40,12 +46,14 @@ class OnlineScorer(SpanProcessor):
         scorers: the scorers to run on every selected span (one scorer or several).
         sample_rate: share of traces scored (by trace id, so a trace is scored entirely or
             not at all).
-        filter: ``filter(span) -> bool``; default: spans with an input or output in the
-            OpenInference or GenAI conventions. It runs in ``on_end``: keep it cheap.
-        max_queue_size: spans waiting at most; more are dropped (``scoring_queue_full``).
-        workers: background threads (judges wait on the network, so more than one helps).
+        filter: ``filter(span) -> bool``, run in ``on_end`` (keep it cheap); default: every
+            span with an input or output in the OpenInference or GenAI conventions (checked
+            in the background).
+        max_queue_size: bound of each of the two queues; past it spans are dropped and
+            counted (``scoring_queue_full`` in ``fb.diagnostics()``, :attr:`dropped`).
+        workers: scoring threads (judges wait on the network, so more than one helps).
         tracer_provider: where late feedback spans go (default: as ``log_feedback``).
-        shutdown_timeout: seconds :meth:`shutdown` waits for the queue to drain.
+        shutdown_timeout: seconds :meth:`shutdown` waits for the queues to drain.
 
     Add it to the provider **before** the exporting processor, so that at shutdown the
     remaining scores are recorded while the exporter still runs.
@@ -79,22 +87,25 @@ class OnlineScorer(SpanProcessor):
         self.max_queue_size = max_queue_size
         self.tracer_provider = tracer_provider
         self.shutdown_timeout = shutdown_timeout
-        self.dropped = 0
-        """Spans dropped because the queue was full (also in ``fb.diagnostics()``)."""
         self._threshold = int(self.sample_rate * (_ID_MASK + 1))
         self._sampling = self._threshold <= _ID_MASK
-        self._queue: deque[ReadableSpan] = deque()
+        self._incoming: deque[ReadableSpan] = deque()
+        self._ready: deque[ReadableSpan] = deque()
+        self._dropped = 0
+        self._lock = threading.Lock()  # guards _busy, _dropped and the hand-overs
         self._busy = 0
-        self._busy_lock = threading.Lock()
-        self._wake = threading.Event()
+        self._wake_dispatcher = threading.Event()
+        self._wake_workers = threading.Event()
         self._closed = False
         self._stopping = False
-        self._workers = [
-            threading.Thread(target=self._run, name=f"otel-feedback-scoring-{index}", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._dispatch, name="otel-feedback-scoring-in", daemon=True)
+        ] + [
+            threading.Thread(target=self._work, name=f"otel-feedback-scoring-{index}", daemon=True)
             for index in range(workers)
         ]
-        for worker in self._workers:
-            worker.start()
+        for thread in self._threads:
+            thread.start()
 
     # -- the hot path ------------------------------------------------------------------------
 
@@ -102,9 +113,7 @@ class OnlineScorer(SpanProcessor):
         """Nothing to do when a span starts."""
 
     def on_end(self, span: ReadableSpan) -> None:
-        """Queue ``span`` for scoring if it is sampled and selected; never blocks or raises."""
-        # The hot path: no lock, no allocation beyond the attribute view. Our own feedback
-        # spans carry no input or output; with a user filter the worker skips them.
+        """Queue ``span`` for scoring if it is sampled (and selected); never blocks or raises."""
         try:
             if self._closed:
                 return
@@ -112,59 +121,87 @@ class OnlineScorer(SpanProcessor):
                 context = span.context
                 if context is None or (context.trace_id & _ID_MASK) >= self._threshold:
                     return
-            if self.filter is None:
-                if _IO_KEYS_DISJOINT(span.attributes):  # type: ignore[arg-type] # never None
-                    return
-            elif not self.filter(span):
+            if self.filter is not None and not self.filter(span):
                 return
-            if len(self._queue) >= self.max_queue_size:
+            if len(self._incoming) >= self.max_queue_size:
                 self._drop()
                 return
-            self._queue.append(span)
+            self._incoming.append(span)
         except Exception:  # noqa: BLE001 - instrumentation must not break the host app
             count("scoring_enqueue_failed")
             logger.exception("online scoring could not queue a span; it is not scored")
 
+    @property
+    def dropped(self) -> int:
+        """Spans dropped because a queue was full (also ``scoring_queue_full``)."""
+        return self._dropped
+
     def _drop(self) -> None:
-        self.dropped += 1
+        with self._lock:
+            self._dropped += 1
+            dropped = self._dropped
         count("scoring_queue_full")
-        if self.dropped == 1 or self.dropped % 1000 == 0:
+        if dropped == 1 or dropped % 1000 == 0:
             logger.warning(
                 "online scoring queue is full (%d spans); %d span(s) dropped so far, unscored",
                 self.max_queue_size,
-                self.dropped,
+                dropped,
             )
 
-    # -- the worker ---------------------------------------------------------------------------
+    # -- the dispatcher and the workers -------------------------------------------------------
 
-    def _run(self) -> None:
-        queue = self._queue
+    def _dispatch(self) -> None:
+        self._loop(self._incoming, self._wake_dispatcher, self._pass_on, "read")
+
+    def _work(self) -> None:
+        self._loop(self._ready, self._wake_workers, self.score_span, "score")
+
+    def _loop(
+        self,
+        queue: deque[ReadableSpan],
+        wake: threading.Event,
+        handle: Callable[[ReadableSpan], object],
+        what: str,
+    ) -> None:
+        """Take spans from ``queue`` and ``handle`` them until shutdown empties it."""
         while True:
             try:
-                with self._busy_lock:
+                with self._lock:
                     span = queue.popleft()
                     self._busy += 1
             except IndexError:
-                if self._stopping:
+                if self._stopping and not self._incoming:
                     return
-                self._wake.wait(_IDLE_WAIT)
-                self._wake.clear()
+                wake.wait(_IDLE_WAIT)
+                wake.clear()
                 continue
             try:
-                self.score_span(span)
-            except Exception:  # noqa: BLE001 - one bad span must not stop the worker
+                handle(span)
+            except Exception:  # noqa: BLE001 - one bad span must not stop the thread
                 count("scoring_failed")
-                logger.exception("online scoring failed on span %r", span.name)
+                logger.exception("online scoring could not %s span %r", what, span.name)
             finally:
-                with self._busy_lock:
+                with self._lock:
                     self._busy -= 1
+
+    def _pass_on(self, span: ReadableSpan) -> None:
+        """Hand ``span`` to the workers if it has something to score."""
+        scope = span.instrumentation_scope
+        if scope is not None and scope.name == names.SCOPE_NAME:
+            return  # our own feedback spans are never scored
+        if self.filter is None and not has_io(span.attributes):
+            return
+        if len(self._ready) >= self.max_queue_size:
+            self._drop()
+            return
+        self._ready.append(span)
+        self._wake_workers.set()
 
     def score_span(self, span: ReadableSpan) -> list[str | None]:
         """Run every scorer on ``span`` now and record the results; returns the feedback ids."""
         context = span.context
-        scope = span.instrumentation_scope
-        if context is None or (scope is not None and scope.name == names.SCOPE_NAME):
-            return []  # our own feedback spans are never scored
+        if context is None:
+            return []
         attributes = span.attributes or {}
         fields = fields_of(attributes)
         target = FeedbackToken(
@@ -185,14 +222,14 @@ class OnlineScorer(SpanProcessor):
 
     @property
     def queued(self) -> int:
-        """Spans waiting in the queue."""
-        return len(self._queue)
+        """Spans waiting in the queues."""
+        return len(self._incoming) + len(self._ready)
 
     @property
     def pending(self) -> int:
-        """Spans queued or being scored."""
-        with self._busy_lock:
-            return len(self._queue) + self._busy
+        """Spans queued or being handled."""
+        with self._lock:
+            return len(self._incoming) + len(self._ready) + self._busy
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Wait until every queued span is scored (or the timeout passes)."""
@@ -206,13 +243,15 @@ class OnlineScorer(SpanProcessor):
         drained = self._drain(self.shutdown_timeout)
         left = 0
         if not drained:
-            with self._busy_lock:
-                left = len(self._queue)
-                self._queue.clear()
+            with self._lock:
+                left = len(self._incoming) + len(self._ready)
+                self._incoming.clear()
+                self._ready.clear()
         self._stopping = True
-        self._wake.set()
-        for worker in self._workers:
-            worker.join(timeout=1.0)  # a span being scored finishes on its own (daemon thread)
+        self._wake_dispatcher.set()
+        self._wake_workers.set()
+        for thread in self._threads:
+            thread.join(timeout=1.0)  # a span being scored finishes on its own (daemon thread)
         if left:
             count("scoring_shutdown_dropped", left)
             logger.warning(
@@ -224,7 +263,8 @@ class OnlineScorer(SpanProcessor):
     def _drain(self, timeout: float) -> bool:
         deadline = time.monotonic() + max(0.0, timeout)
         while self.pending:
-            self._wake.set()
+            self._wake_dispatcher.set()
+            self._wake_workers.set()
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.005)
