@@ -15,6 +15,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -29,38 +30,43 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 @contextmanager
 def served(
-    env: dict[str, str], *options: str, timeout: float = 60
+    env: dict[str, str],
+    *options: str,
+    timeout: float = 60,
+    stop: signal.Signals = signal.SIGINT,
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Run ``otel-feedback serve --port 0 OPTIONS`` with ``env``; yield (process, base URL).
 
-    On exit the server is stopped with SIGINT (it flushes its spans) and waited for.
+    On exit the server is stopped with ``stop`` (it flushes its spans) and waited for.
     """
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "PYTEST"))}
     full_env["PYTHONPATH"] = SRC + os.pathsep + full_env.get("PYTHONPATH", "")
     full_env.update(env)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "otel_feedback.cli", "serve", "--port", "0", *options],
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        if "listening on " not in line:
-            process.kill()
-            _, err = process.communicate(timeout=timeout)
-            raise RuntimeError(f"otel-feedback serve did not start: {line!r}\n{err}")
-        yield process, line.rpartition("listening on ")[2]
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
+    with tempfile.TemporaryFile(mode="w+") as errors:  # uvicorn's log; read if it fails
+        process = subprocess.Popen(
+            [sys.executable, "-m", "otel_feedback.cli", "serve", "--port", "0", *options],
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline().strip()
+            if "listening on " not in line:
                 process.kill()
-                process.wait()
+                process.wait(timeout=timeout)
+                errors.seek(0)
+                raise RuntimeError(f"otel-feedback serve did not start: {line!r}\n{errors.read()}")
+            yield process, line.rpartition("listening on ")[2]
+        finally:
+            if process.poll() is None:
+                process.send_signal(stop)
+                try:
+                    process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 def signed_bodies(secret: str, count: int, *, seed: int = 7) -> list[bytes]:

@@ -97,6 +97,8 @@ def main() -> None:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     try:
         server.run(sockets=[sock])  # until Ctrl-C
+    except KeyboardInterrupt:
+        pass
     finally:
         provider.shutdown()  # flush the spans and the feedback
 

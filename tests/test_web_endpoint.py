@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from helpers_web import OTHER_SECRET, SECRET, Answer, answer, old_token, record
 from helpers_wire import EVENT, Wire, only_event
+from opentelemetry import trace
 from starlette.testclient import TestClient
 
 import otel_feedback as fb
@@ -328,6 +329,42 @@ def test_100_levels_of_nesting_in_a_value_is_422(grpc_wire: Wire, app_client: Te
     refused(post(app_client, record(chat.token, value=value)), 422, "invalid_field", "value")
 
 
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ({"a.b": 1, "a": {"b": 2}}, "given twice"),
+        ([[[1]]], "depth limit"),
+        ({str(i): i for i in range(300)}, "attributes"),
+    ],
+    ids=["conflict", "arrays-past-the-limit", "too-many-keys"],
+)
+def test_what_the_library_would_repair_is_422(
+    grpc_wire: Wire, app_client: TestClient, value: Any, says: str
+) -> None:
+    chat = answer(grpc_wire)
+    body = refused(post(app_client, record(chat.token, value=value)), 422, "invalid_field",
+                   "value")
+    assert says in body["detail"]
+
+
+def test_a_span_that_was_not_sampled_is_acknowledged_not_recorded(
+    grpc_wire: Wire, app_client: TestClient
+) -> None:
+    chat = answer(grpc_wire)
+    token = fb.parse_feedback_token(chat.token, secret=SECRET)
+    unsampled = fb.FeedbackToken(token.trace_id, token.span_id, token.issued_at_ns,
+                                 sampled=False).encode(SECRET)
+    response = post(app_client, [record(unsampled, id="d" * 32), record(chat.token)])
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["not_sampled"] == 1
+    assert body["accepted"] == 1
+    assert body["ids"][0] == "d" * 32
+    grpc_wire.one("feedback")
+    grpc_wire.provider.force_flush()
+    assert len(grpc_wire.receiver.spans_named("feedback")) == 1
+
+
 def test_a_record_that_is_not_an_object_is_422(app_client: TestClient) -> None:
     refused(post(app_client, ["x"]), 422, "invalid_field", "[0]")
     refused(post(app_client, "x"), 422, "invalid_body")
@@ -426,6 +463,19 @@ def test_cors_never_star_by_default(grpc_wire: Wire) -> None:
     with TestClient(app) as client:
         response = _preflight(client, "https://anywhere.example")
         refused(response, 403, "origin_not_allowed")
+
+
+# -- 503 ---------------------------------------------------------------------------------------
+
+
+def test_no_sdk_provider_is_503_not_500(grpc_wire: Wire) -> None:
+    app = create_app(secret=SECRET, tracer_provider=trace.NoOpTracerProvider())
+    with TestClient(app) as client:
+        chat = answer(grpc_wire)
+        body = refused(post(client, record(chat.token, id="c" * 32)), 503, "not_configured")
+        assert "cannot record" in body["detail"]
+        # The id was released: a retry once the server can record is not a duplicate.
+        assert len(app.state.feedback_endpoint.idempotency) == 0
 
 
 # -- the script and other paths ----------------------------------------------------------------

@@ -4,6 +4,7 @@ and the records read back from an OTLP receiver; then a short loopback load."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -29,7 +30,6 @@ EVENT = "gen_ai.evaluation.result"
 def _env(receiver: OTLPReceiver, **extra: str) -> dict[str, str]:
     return {
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.grpc_endpoint,
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
         "OTEL_SERVICE_NAME": "feedback-endpoint",
         **extra,
     }
@@ -66,10 +66,15 @@ def test_serve_with_a_secret_over_http(otlp_receiver: OTLPReceiver) -> None:
     for _ in range(100):
         nested = {"n": nested}
     with served(_env(otlp_receiver, OTEL_FEEDBACK_TOKEN_SECRET=f"next,{SECRET}"),
-                "--max-age", "3600", "--cors-origin", "https://chat.example.com") as (_, base):
+                "--max-age", "3600", "--cors-origin", "https://chat.example.com",
+                stop=signal.SIGTERM) as (_, base):
         status, _, one = _send(base, {"token": _token(1), "name": "thumbs_up", "value": False,
                                       "reason": "wrong", "id": "1" * 32})
         assert status == 202, one
+        # Exported while the server runs (batches leave within a second by default).
+        early = otlp_receiver.wait_for_spans(1, predicate=lambda span: span.name == "feedback",
+                                             timeout=20)
+        assert early[0].parent_span_id == f"{1:016x}"
         retry = _send(base, {"token": _token(1), "name": "thumbs_up", "value": False,
                              "id": "1" * 32})
         assert retry[0] == 202
@@ -114,7 +119,7 @@ def test_serve_with_a_secret_over_http(otlp_receiver: OTLPReceiver) -> None:
         assert _send(base, {"token": good, "name": "after_attacks", "value": 1})[0] == 202
         with urllib.request.urlopen(f"{base}/feedback.js", timeout=10) as script:
             assert b"OtelFeedback" in script.read()
-    # The server was stopped with SIGINT: it flushed. Exactly the accepted records arrived.
+    # The server was stopped with SIGTERM: it flushed. Exactly the accepted records arrived.
     spans = otlp_receiver.wait_for_spans(4, predicate=lambda span: span.name == "feedback")
     events = {span.events_named(EVENT)[0].attributes["gen_ai.evaluation.name"]: span
               for span in spans}

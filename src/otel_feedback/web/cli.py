@@ -4,13 +4,17 @@
         otel-feedback serve --port 8000 --cors-origin https://chat.example.com
 
 Records are exported through :func:`otel_feedback.configure` (the standard ``OTEL_*``
-variables) and flushed when the server stops (Ctrl-C or SIGTERM). The first line printed is
+variables; batches leave at least every second unless ``OTEL_BSP_SCHEDULE_DELAY`` says
+otherwise) and flushed when the server stops (Ctrl-C or SIGTERM). The first line printed is
 ``otel-feedback serve: listening on http://HOST:PORT`` (the real port when ``--port 0``).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import signal
 import socket
 import sys
 from typing import Any
@@ -21,6 +25,8 @@ import otel_feedback as fb
 from otel_feedback.errors import ConfigurationError
 from otel_feedback.web.asgi import create_app
 from otel_feedback.web.config import DEFAULT_RATE_LIMIT, DEFAULT_TOKEN_RATE_LIMIT
+
+BSP_SCHEDULE_DELAY = "OTEL_BSP_SCHEDULE_DELAY"
 
 
 def register(subparsers: Any) -> None:
@@ -77,9 +83,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--log-level",
-        default="warning",
+        default="info",
         choices=["critical", "error", "warning", "info", "debug"],
-        help="uvicorn's log level (warning)",
+        help="uvicorn's log level (info: start and stop lines; no access log)",
     )
     parser.set_defaults(run=run)
 
@@ -104,24 +110,42 @@ def run(args: argparse.Namespace) -> int:
         print(f"otel-feedback serve: cannot listen on {args.host}:{args.port}: {error}",
               file=sys.stderr)
         return 2
+    # Feedback is exported within a second unless the standard variable says otherwise.
+    os.environ.setdefault(BSP_SCHEDULE_DELAY, "1000")
     provider = fb.configure()
     config = uvicorn.Config(
         app,
+        host=args.host,
+        port=sock.getsockname()[1],
         log_level=args.log_level,
         access_log=False,
         lifespan="off",
         server_header=False,
     )
     server = uvicorn.Server(config)
+    # uvicorn stops on SIGTERM, then raises it again with the previous handler: make that an
+    # exception, so the spans are flushed below instead of the process ending on the spot.
+    previous = signal.signal(signal.SIGTERM, _raise_system_exit)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"otel-feedback serve: listening on http://{shown}:{port}", flush=True)
+    # uvicorn says this itself only when it opens the socket; the socket is already listening.
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", shown, port
+    )
     try:
         server.run(sockets=[sock])
+    except (SystemExit, KeyboardInterrupt):
+        pass  # a signal, already handled by uvicorn's graceful shutdown
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sock.close()
         provider.shutdown()  # flush what was accepted before the server stopped
     return 0
+
+
+def _raise_system_exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import otel_feedback as fb
@@ -76,6 +76,15 @@ def json_reply(status: int, body: dict[str, Any], extra: Sequence[tuple[str, str
     data = json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     headers = [("content-type", _JSON), ("content-length", str(len(data)))]
     return Reply(status, [*headers, *_COMMON_HEADERS, *extra], data)
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """What recording a request's records came to: their ids, in order."""
+
+    ids: list[str | None] = field(default_factory=list)
+    duplicates: int = 0
+    not_sampled: int = 0
 
 
 class FeedbackEndpoint:
@@ -141,13 +150,15 @@ class FeedbackEndpoint:
             records, many = parse_records(body, self.limits)
             verified = [(record, self._verify(record)) for record in records]
             self._limit_tokens(verified, head)
-            ids, duplicates = self._record(verified)
+            outcome = self._record(verified)
         except RequestError as error:
             return self._refuse(error, head)
+        ids = outcome.ids
         answer: dict[str, Any] = {
             "status": 202,
-            "accepted": len(ids) - duplicates,
-            "duplicates": duplicates,
+            "accepted": len(ids) - outcome.duplicates - outcome.not_sampled,
+            "duplicates": outcome.duplicates,
+            "not_sampled": outcome.not_sampled,
             "ids": ids,
         }
         if not many:
@@ -155,7 +166,7 @@ class FeedbackEndpoint:
         return json_reply(202, answer, cors.response_headers(head.origin, self.config.cors_origins))
 
     def _verify(self, record: Submission) -> FeedbackToken:
-        field = record.field_prefix + "token"
+        where = record.field_prefix + "token"
         signed = bool(self.config.secrets)
         try:
             return parse_feedback_token(
@@ -165,11 +176,11 @@ class FeedbackEndpoint:
                 require_signature=not self.config.allow_unsigned,
             )
         except ExpiredTokenError as error:
-            raise RequestError(410, "token_expired", f"{field}: {error}", field) from None
+            raise RequestError(410, "token_expired", f"{where}: {error}", where) from None
         except InvalidTokenError as error:
             if signed:
-                raise RequestError(401, "invalid_token", f"{field}: {error}", field) from None
-            raise invalid(field, str(error)) from None
+                raise RequestError(401, "invalid_token", f"{where}: {error}", where) from None
+            raise invalid(where, str(error)) from None
 
     def _limit_tokens(
         self, verified: list[tuple[Submission, FeedbackToken]], head: RequestHead
@@ -188,16 +199,22 @@ class FeedbackEndpoint:
                     retry_after=wait,
                 )
 
-    def _record(self, verified: list[tuple[Submission, FeedbackToken]]) -> tuple[list[str], int]:
-        ids: list[str] = []
-        duplicates = 0
+    def _record(self, verified: list[tuple[Submission, FeedbackToken]]) -> _Outcome:
+        outcome = _Outcome()
+        ids = outcome.ids
         for record, token in verified:
             client_id = record.client_id
+            if not token.sampled:
+                # The application chose not to record that trace: acknowledged, not recorded.
+                count("web_not_sampled")
+                ids.append(client_id)
+                outcome.not_sampled += 1
+                continue
             if client_id is not None:
                 new, known = self.idempotency.claim(client_id)
                 if not new:
                     ids.append(known or client_id)
-                    duplicates += 1
+                    outcome.duplicates += 1
                     continue
             feedback_id = self._log(record, token)
             if client_id is not None:
@@ -209,7 +226,7 @@ class FeedbackEndpoint:
                     "the feedback could not be recorded (see the server log); retry later",
                 )
             ids.append(feedback_id)
-        return ids, duplicates
+        return outcome
 
     def _log(self, record: Submission, token: FeedbackToken) -> str | None:
         try:
@@ -291,7 +308,7 @@ class FeedbackEndpoint:
 def _field_of(error: FeedbackError) -> str:
     """Which field a core validation error is about (the value unless it says otherwise)."""
     text = str(error).lower()
-    for field in ("name", "reason", "label", "kind"):
-        if text.startswith((field, f"feedback {field}")):
-            return field
+    for name in ("name", "reason", "label", "kind"):
+        if text.startswith((name, f"feedback {name}")):
+            return name
     return "value"
