@@ -20,7 +20,7 @@ from typing_extensions import Unpack
 
 from otel_feedback.conventions import WEB_FEEDBACK_PATH, WEB_SCRIPT_PATH
 from otel_feedback.web.config import EndpointConfig, EndpointOptions
-from otel_feedback.web.core import FeedbackEndpoint, Reply, RequestHead, json_reply
+from otel_feedback.web.core import DRAIN_BYTES, FeedbackEndpoint, Reply, RequestHead, json_reply
 
 
 def create_app(**options: Unpack[EndpointOptions]) -> Starlette:
@@ -44,9 +44,11 @@ def asgi_app(endpoint: FeedbackEndpoint) -> Starlette:
         if request.method == "OPTIONS":
             return _response(endpoint.preflight(head))
         reply = await run_in_threadpool(endpoint.check, head) if blocking else endpoint.check(head)
-        if reply is not None:
-            return _response(reply)
         try:
+            if reply is not None:
+                if endpoint.drain_allowed(head):
+                    await _read(request, 0)
+                return _response(reply)
             body = await _read(request, limit)
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is listening any more
@@ -94,15 +96,17 @@ def _head(request: Request) -> RequestHead:
 
 
 async def _read(request: Request, limit: int) -> bytes | None:
-    """The body, or ``None`` as soon as it is longer than ``limit`` bytes."""
+    """The body, or ``None`` if it is longer than ``limit`` bytes (then read on, discarded, up
+    to ``DRAIN_BYTES``, so the client can finish sending and read the refusal)."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+        if size > DRAIN_BYTES:
+            break
+        if size <= limit:
+            chunks.append(chunk)
+    return b"".join(chunks) if size <= limit else None
 
 
 def _response(reply: Reply) -> Response:

@@ -43,6 +43,10 @@ logger = logging.getLogger("otel_feedback.web")
 
 CONTENT_TYPES = frozenset({"application/json", "text/plain"})
 """Accepted request content types; ``text/plain`` is what ``navigator.sendBeacon`` sends."""
+DRAIN_BYTES = 4 * 1024 * 1024
+"""A refused request's body up to this size is read to its end before the answer, so that a
+client still sending it hears the refusal instead of a reset connection; past it, the answer
+goes out at once."""
 _JSON = "application/json"
 _COMMON_HEADERS = [("cache-control", "no-store"), ("x-content-type-options", "nosniff")]
 
@@ -130,6 +134,11 @@ class FeedbackEndpoint:
         if wait is not None:
             return self._rate_limited(wait, "this client address", head)
         return None
+
+    @staticmethod
+    def drain_allowed(head: RequestHead) -> bool:
+        """Whether a refused request's body should be read to its end (see DRAIN_BYTES)."""
+        return head.content_length is None or head.content_length <= DRAIN_BYTES
 
     def too_large(self, size: int | None = None) -> RequestError:
         """The 413 for a body over the limit (``size`` when known)."""

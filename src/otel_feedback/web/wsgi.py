@@ -19,7 +19,7 @@ from typing_extensions import Unpack
 
 from otel_feedback.conventions import WEB_FEEDBACK_PATH, WEB_SCRIPT_PATH
 from otel_feedback.web.config import EndpointConfig, EndpointOptions
-from otel_feedback.web.core import FeedbackEndpoint, Reply, RequestHead, json_reply
+from otel_feedback.web.core import DRAIN_BYTES, FeedbackEndpoint, Reply, RequestHead, json_reply
 
 StartResponse = Callable[..., Any]
 
@@ -51,6 +51,8 @@ class FeedbackWSGIApp:
                 return _not_allowed(head.method, "POST, OPTIONS")
             refused = self.endpoint.check(head)
             if refused is not None:
+                if self.endpoint.drain_allowed(head):
+                    _read(environ, head.content_length, 0)
                 return refused
             body = _read(environ, head.content_length, self.endpoint.limits.max_body_bytes)
             if body is None:
@@ -79,16 +81,23 @@ def _head(environ: dict[str, Any]) -> RequestHead:
 
 
 def _read(environ: dict[str, Any], length: int | None, limit: int) -> bytes | None:
-    """The body (at most ``limit`` bytes), or ``None`` if it is longer."""
+    """The body, or ``None`` if it is longer than ``limit`` bytes (then read on, discarded, up
+    to ``DRAIN_BYTES``, so the client can finish sending and read the refusal)."""
     stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    if length is None:
-        if not environ.get("wsgi.input_terminated"):
-            return b""  # no length and a stream that may not end: there is no body to read
-        data = bytes(stream.read(limit + 1))
-        return None if len(data) > limit else data
-    return bytes(stream.read(length)) if length else b""
+    if stream is None or (length is None and not environ.get("wsgi.input_terminated")):
+        return b""  # no length and a stream that may not end: there is no body to read
+    left = DRAIN_BYTES if length is None else min(length, DRAIN_BYTES)
+    chunks: list[bytes] = []
+    size = 0
+    while left > 0:
+        chunk = bytes(stream.read(min(left, 65536)))
+        if not chunk:
+            break
+        size += len(chunk)
+        left -= len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+    return b"".join(chunks) if size <= limit else None
 
 
 def _not_allowed(method: str, allow: str) -> Reply:
