@@ -28,9 +28,9 @@ from otel_feedback.compat.honeyhive import (
 @pytest.fixture(autouse=True)
 def no_default_session() -> Iterator[None]:
     """Each test starts without a HoneyHive session (``init`` sets a process-wide one)."""
-    HoneyHiveTracer._default = None
+    HoneyHiveTracer._default = HoneyHiveTracer.session_id = None
     yield
-    HoneyHiveTracer._default = None
+    HoneyHiveTracer._default = HoneyHiveTracer.session_id = None
 
 
 def test_enrich_traces_overview_snippets(global_wire: Wire) -> None:
@@ -63,6 +63,45 @@ def test_enrich_traces_overview_snippets(global_wire: Wire) -> None:
     assert span.attributes["config.model"] == "gpt-4o"
     assert span.attributes["user_properties.tier"] == "premium"
     assert span.attributes["output.value"] == "hello"  # the result, captured at the end
+
+
+def test_user_feedback_snippets(global_wire: Wire) -> None:
+    # docs: tracing/setting-user-feedback ("On a Span", "On the Session")
+    tracer = HoneyHiveTracer.init(api_key=os.getenv("HH_API_KEY"), project=os.getenv("HH_PROJECT"))
+
+    @trace
+    def generate_response(query: str, user_id: str) -> str:
+        response = "The capital of New York is New York City"
+        # Capture feedback on this specific span
+        tracer.enrich_span(
+            feedback={
+                "rating": True,
+                "comment": "The model hallucinated the capital",
+                "user_id": user_id,
+                "ground_truth": "The capital of New York is Albany",
+            }
+        )
+        return response
+
+    generate_response("capital of New York?", "user-1")
+    # Capture feedback on the entire trace
+    tracer.enrich_session(
+        feedback={
+            "rating": True,  # boolean: thumbs up/down
+            "comment": "The response was helpful",
+            "ground_truth": "Expected answer here",  # optional
+        }
+    )
+    spans = global_wire.wait(2)
+    span = global_wire.receiver.span_by_name("generate_response")
+    assert span.attributes["feedback.rating"] is True
+    assert span.attributes["feedback.user_id"] == "user-1"
+    assert span.attributes["feedback.ground_truth"] == "The capital of New York is Albany"
+    [session] = feedback_spans(spans)
+    assert session.attributes["session.id"] == span.attributes["session.id"]
+    assert session.attributes["session.id"] == HoneyHiveTracer.session_id == tracer.session_id
+    assert session.attributes["feedback.comment"] == "The response was helpful"
+    assert session.attributes["feedback.ground_truth"] == "Expected answer here"
 
 
 def test_enrich_session_outside_a_trace_is_a_session_record(global_wire: Wire) -> None:

@@ -66,6 +66,9 @@ class HoneyHiveTracer:
     """A HoneyHive session on OpenTelemetry; ``init(...)`` makes it the default one."""
 
     _default: ClassVar[HoneyHiveTracer | None] = None
+    session_id: str | None = None
+    """This tracer's session; on the class, the session of the last ``init`` (HoneyHive's
+    ``HoneyHiveTracer.session_id``, to hand to another service)."""
 
     def __init__(
         self,
@@ -101,6 +104,7 @@ class HoneyHiveTracer:
         session; the API key and server are ignored."""
         tracer_ = cls(api_key, project, session_name, source, server_url, session_id, **options)
         HoneyHiveTracer._default = tracer_
+        HoneyHiveTracer.session_id = tracer_.session_id
         return tracer_
 
     def enrich_session(self, *args: Any, **kwargs: Any) -> None:
@@ -131,6 +135,10 @@ def _session_id() -> str | None:
     return default.session_id if default is not None else None
 
 
+def _session_of(tracer_: HoneyHiveTracer | None) -> str | None:
+    return tracer_.session_id if tracer_ is not None else _session_id()
+
+
 # -- @trace -----------------------------------------------------------------------------------
 
 
@@ -158,7 +166,7 @@ def trace(
                 attributes[OPENINFERENCE_SPAN_KIND] = EVENT_KINDS.get(str(event_type), "UNKNOWN")
             if config:
                 attributes.update(fb.flatten(config, prefix=CONFIG))
-            session = tracer.session_id if tracer is not None else _session_id()
+            session = _session_of(tracer)
             binders: list[Binder] = []
             if session:
                 attributes[SESSION_ID] = session
@@ -309,7 +317,7 @@ def enrich_session(
         "metadata": _metadata(attributes, metadata, kwargs),
         "user_properties": user_properties,
     }
-    current_session = _session_id() if tracer is None else tracer.session_id
+    current_session = _session_of(tracer)
     target = str(session_id) if session_id else current_session
     span = otel_trace.get_current_span()
     in_trace = span.get_span_context().is_valid
