@@ -357,3 +357,23 @@ def test_a_failed_judge_is_recorded_with_its_error(global_wire: Wire) -> None:
     toxicity = only_event(late["toxicity"]).attributes
     assert toxicity["error.type"] == "TimeoutError"
     assert toxicity["feedback.error"] == "judge timed out"
+
+
+def test_bad_inputs_never_raise_into_the_application(global_wire: Wire) -> None:
+    my_app(input="q")
+    trace_id = mlflow.get_last_active_trace_id()
+    assert trace_id is not None
+    with_bad_metadata = mlflow.log_feedback(
+        trace_id=trace_id,
+        name="x",
+        value=1,
+        metadata="not-a-dict",  # type: ignore[arg-type]
+    )
+    assert with_bad_metadata.assessment_id is not None, "kept, without the bad metadata"
+    assert mlflow.log_feedback(trace_id="", name="x", value=1).assessment_id is None
+    assert mlflow.log_assessment(trace_id, {"name": "x"}) == {"name": "x"}  # type: ignore[arg-type]
+    counts = fb.diagnostics()
+    assert counts["invalid_target"] == 1
+    assert counts["invalid_value"] == 2  # the metadata, the dict given as an assessment
+    assert sum(counts.values()) == 3, counts
+    assert "internal_error" not in counts

@@ -458,3 +458,17 @@ def test_misspelled_score_key_is_reported(global_wire: Wire, strict: None) -> No
         client.log_traces_feedback_scores(
             [{"id": trace.id, "name": "x", "value": 1, "reasn": "typo"}]
         )
+
+
+def test_bad_update_values_never_raise(global_wire: Wire) -> None:
+    @track(tags="single-tag")  # type: ignore[arg-type]
+    def step() -> None:
+        span = opik_context.get_current_span()
+        assert span is not None
+        span.update(metadata=42, usage="lots", input={"ok": True})  # type: ignore[arg-type]
+
+    step()
+    span = global_wire.one("step")
+    assert span.attributes["tag.tags"] == ("single-tag",)
+    assert span.attributes["input.value"] == '{"ok": true}'
+    assert fb.diagnostics() == {"invalid_value": 1}, "metadata=42 is reported"

@@ -48,7 +48,7 @@ from otel_feedback.compat._spans import (
 )
 from otel_feedback.conventions import CONFIG, OPENINFERENCE_SPAN_KIND, SESSION_ID
 from otel_feedback.errors import InvalidTargetError
-from otel_feedback.reporting import count, logger, report
+from otel_feedback.reporting import count, guarded, logger, report
 
 __all__ = ["HoneyHiveTracer", "atrace", "enrich_session", "enrich_span", "flush", "trace"]
 
@@ -256,6 +256,7 @@ def _write(
         span.set_status(Status(StatusCode.ERROR, str(error)))
 
 
+@guarded(None)
 def enrich_span(
     attributes: Mapping[str, Any] | None = None,
     *,
@@ -290,6 +291,7 @@ def enrich_span(
     _write(span, namespaces, _extra_attributes(span, config, inputs, outputs), error)
 
 
+@guarded(None)
 def enrich_session(
     session_id: str | Mapping[str, Any] | None = None,
     *,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 import otel_feedback as fb
@@ -23,8 +24,8 @@ from otel_feedback.compat.mlflow.entities.assessment import (
 from otel_feedback.compat.mlflow.entities.assessment_error import AssessmentError
 from otel_feedback.compat.mlflow.entities.assessment_source import AssessmentSource
 from otel_feedback.compat.mlflow.entities.span import TRACE_ID_PREFIX
-from otel_feedback.errors import InvalidTargetError
-from otel_feedback.reporting import report
+from otel_feedback.errors import InvalidFeedbackError, InvalidTargetError
+from otel_feedback.reporting import guarded, report
 
 ASSESSMENT_ID_PREFIX = "a-"
 GROUND_TRUTH = "ground_truth"
@@ -58,21 +59,37 @@ def _remember(assessment: Assessment) -> None:
 
 
 def _record(trace_id: str, assessment: Assessment) -> Assessment:
-    """Log ``assessment`` as one record; fills in its ids (``assessment_id`` stays ``None``
-    when it was dropped)."""
-    source = assessment.source
-    if not isinstance(source, AssessmentSource):
-        source = None
-    name = assessment.name
+    """Log ``assessment`` as one record and return it with its ids filled in
+    (``assessment_id`` stays ``None`` when it was dropped)."""
+    _log(trace_id, assessment)
+    return assessment
+
+
+@guarded(None)
+def _log(trace_id: str, assessment: Assessment) -> None:
+    if not isinstance(assessment, Assessment):
+        report(
+            "invalid_value",
+            InvalidFeedbackError(
+                f"assessment must be a Feedback or an Expectation, got {type(assessment).__name__}"
+            ),
+        )
+        return
+    if not trace_id:
+        report("invalid_target", InvalidTargetError("trace_id= is required (tr-<32 hex>)"))
+        return
+    source = assessment.source if isinstance(assessment.source, AssessmentSource) else None
+    name: Any = assessment.name
     error: AssessmentError | None = None
-    if isinstance(assessment, Expectation):
+    if isinstance(assessment, Expectation) and isinstance(name, str):
         if name != GROUND_TRUTH and not name.startswith(GROUND_TRUTH + "."):
             name = f"{GROUND_TRUTH}.{name}"
     elif isinstance(assessment, Feedback):
         error = assessment.error if isinstance(assessment.error, AssessmentError) else None
-    metadata = dict(assessment.metadata or {})
+    metadata: Any = assessment.metadata  # not a mapping: the core reports it
     if assessment.overrides is not None:
-        metadata[OVERRIDES] = assessment.overrides.removeprefix(ASSESSMENT_ID_PREFIX)
+        replaced = assessment.overrides.removeprefix(ASSESSMENT_ID_PREFIX)
+        metadata = {**(metadata if isinstance(metadata, Mapping) else {}), OVERRIDES: replaced}
     failure: dict[str, Any] = {"error": error} if error is not None else {}
     feedback_id = fb.log_feedback(
         name,
@@ -88,7 +105,6 @@ def _record(trace_id: str, assessment: Assessment) -> Assessment:
     assessment.trace_id = _mlflow_trace_id(trace_id)
     assessment.assessment_id = ASSESSMENT_ID_PREFIX + feedback_id if feedback_id else None
     _remember(assessment)
-    return assessment
 
 
 def log_feedback(
@@ -154,6 +170,7 @@ def get_assessment(trace_id: str, assessment_id: str) -> Assessment | None:
     return found
 
 
+@guarded(None)
 def override_feedback(
     *,
     trace_id: str,

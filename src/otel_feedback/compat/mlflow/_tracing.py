@@ -30,6 +30,7 @@ from otel_feedback.compat.mlflow.entities.span import (
     mlflow_trace_id,
 )
 from otel_feedback.conventions import OPENINFERENCE_SPAN_KIND, SESSION_ID, USER_ID
+from otel_feedback.reporting import guarded
 
 SDK = "mlflow"
 
@@ -156,6 +157,7 @@ def get_last_active_trace_id(thread_local: bool = False) -> str | None:
         return _last_trace_id[0] if _last_trace_id else None
 
 
+@guarded(None)
 def update_current_trace(
     tags: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,

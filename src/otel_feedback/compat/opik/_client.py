@@ -31,7 +31,7 @@ from otel_feedback.compat.opik._objects import (
 )
 from otel_feedback.conventions import SESSION_ID
 from otel_feedback.errors import InvalidFeedbackError, InvalidTargetError
-from otel_feedback.reporting import report
+from otel_feedback.reporting import guarded, report
 
 _SCORE_KEYS = frozenset({"id", "name", "value", "reason", "category_name", "project_name"})
 
@@ -161,6 +161,7 @@ class Opik:
 
     # -- feedback by id -----------------------------------------------------------------------
 
+    @guarded([])
     def log_traces_feedback_scores(
         self, scores: Iterable[Mapping[str, Any]], project_name: str | None = None
     ) -> list[str | None]:
@@ -169,6 +170,7 @@ class Opik:
         del project_name
         return fb.log_traces_feedback_scores(_opik_scores(scores, "trace"))
 
+    @guarded([])
     def log_spans_feedback_scores(
         self, scores: Iterable[Mapping[str, Any]], project_name: str | None = None
     ) -> list[str | None]:
@@ -177,6 +179,7 @@ class Opik:
         del project_name
         return fb.log_spans_feedback_scores(_opik_scores(scores, "span"))
 
+    @guarded([])
     def log_threads_feedback_scores(
         self, scores: Iterable[Mapping[str, Any]], project_name: str | None = None
     ) -> list[str | None]:

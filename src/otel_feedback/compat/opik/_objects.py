@@ -35,7 +35,7 @@ from otel_feedback.conventions import (
 )
 from otel_feedback.errors import InvalidFeedbackError
 from otel_feedback.ids import span_id_hex, trace_id_hex
-from otel_feedback.reporting import count, logger, report
+from otel_feedback.reporting import count, guarded, logger, report
 
 SDK = "opik"
 
@@ -107,6 +107,7 @@ def span_attributes(
     if output is not None:
         attributes.update(io_attributes("output", output))
     if tags:
+        tags = [tags] if isinstance(tags, str) else tags
         attributes[OPENINFERENCE_TAGS] = [str(tag) for tag in tags]
     if model is not None:
         attributes[LLM_MODEL_NAME] = str(model)
@@ -151,6 +152,7 @@ class Span:
 
     # -- writing -------------------------------------------------------------------------
 
+    @guarded(None)
     def update(
         self,
         name: str | None = None,
