@@ -23,6 +23,7 @@ from otel_feedback.compat.honeyhive import (
     enrich_span,
     trace,
 )
+from otel_feedback.compat.honeyhive.models import EventType
 
 
 @pytest.fixture(autouse=True)
@@ -203,3 +204,22 @@ def test_init_keeps_an_application_provider(global_wire: Wire) -> None:
     assert tracer.session_name == "n"
     assert len(tracer.session_id) == 36
     assert HoneyHiveTracer.flush() is True
+
+
+def test_explicit_tracer_event_type_enum_and_start_span(global_wire: Wire) -> None:
+    # docs: python-sdk how-to/advanced-tracing/tracer-auto-discovery
+    tracer = HoneyHiveTracer(api_key="...", project="...", session_id="multi-1")
+
+    @trace(tracer=tracer, event_type=EventType.tool)
+    def process_data(data: str) -> str:
+        return f"processed: {data}"
+
+    with tracer.start_span("operation") as span:
+        span.set_attribute("key", "value")
+        process_data("x")
+    operation, step = global_wire.one("operation"), global_wire.one("process_data")
+    assert step.parent_span_id == operation.span_id
+    assert operation.attributes["key"] == "value"
+    assert operation.attributes["session.id"] == step.attributes["session.id"] == "multi-1"
+    assert step.attributes["openinference.span.kind"] == "TOOL"
+    assert HoneyHiveTracer.session_id == "multi-1", "the first tracer is the default"

@@ -21,10 +21,11 @@ span of that session is known here).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from opentelemetry import trace as otel_trace
@@ -46,11 +47,21 @@ from otel_feedback.compat._spans import (
     signature_of,
     wrap,
 )
+from otel_feedback.compat.honeyhive import models
 from otel_feedback.conventions import CONFIG, OPENINFERENCE_SPAN_KIND, SESSION_ID
 from otel_feedback.errors import InvalidTargetError
 from otel_feedback.reporting import count, guarded, logger, report
 
-__all__ = ["HoneyHiveTracer", "atrace", "enrich_session", "enrich_span", "flush", "trace"]
+__all__ = [
+    "HoneyHiveTracer",
+    "atrace",
+    "enrich_session",
+    "enrich_span",
+    "flush",
+    "models",
+    "set_default_tracer",
+    "trace",
+]
 
 SDK = "honeyhive"
 
@@ -88,6 +99,8 @@ class HoneyHiveTracer:
         # The project names the service, unless OTEL_SERVICE_NAME does.
         named = None if os.environ.get("OTEL_SERVICE_NAME") else project
         _runtime.ensure_provider(service_name=named)
+        if HoneyHiveTracer._default is None:
+            set_default_tracer(self)
 
     @classmethod
     def init(
@@ -103,9 +116,23 @@ class HoneyHiveTracer:
         """Set up OpenTelemetry if needed and start (or, with ``session_id``, continue) a
         session; the API key and server are ignored."""
         tracer_ = cls(api_key, project, session_name, source, server_url, session_id, **options)
-        HoneyHiveTracer._default = tracer_
-        HoneyHiveTracer.session_id = tracer_.session_id
+        set_default_tracer(tracer_)
         return tracer_
+
+    @contextlib.contextmanager
+    def start_span(
+        self, name: str, attributes: Mapping[str, Any] | None = None
+    ) -> Iterator[OtelSpan]:
+        """``with tracer.start_span("operation") as span:`` a span of this session, current
+        inside (the OpenTelemetry span: ``span.set_attribute(...)``)."""
+        session = fb.using_session(self.session_id) if self.session_id else None
+        with (
+            session or contextlib.nullcontext(),
+            tracer(SDK).start_as_current_span(
+                name, attributes={**(attributes or {}), SESSION_ID: self.session_id}
+            ) as span,
+        ):
+            yield span
 
     def enrich_session(self, *args: Any, **kwargs: Any) -> None:
         """:func:`enrich_session` for this tracer's session."""
@@ -124,6 +151,12 @@ class HoneyHiveTracer:
 
     def __repr__(self) -> str:
         return f"HoneyHiveTracer(project={self.project!r}, session_id={self.session_id!r})"
+
+
+def set_default_tracer(tracer_: HoneyHiveTracer) -> None:
+    """The tracer whose session ``@trace`` and ``enrich_session`` use by default."""
+    HoneyHiveTracer._default = tracer_
+    HoneyHiveTracer.session_id = tracer_.session_id
 
 
 def _session_id() -> str | None:
@@ -163,7 +196,8 @@ def trace(
         def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Run:
             attributes: dict[str, Any] = io_attributes("input", arguments(signature, args, kwargs))
             if event_type is not None:
-                attributes[OPENINFERENCE_SPAN_KIND] = EVENT_KINDS.get(str(event_type), "UNKNOWN")
+                kind = str(getattr(event_type, "value", event_type))
+                attributes[OPENINFERENCE_SPAN_KIND] = EVENT_KINDS.get(kind, "UNKNOWN")
             if config:
                 attributes.update(fb.flatten(config, prefix=CONFIG))
             session = _session_of(tracer)
