@@ -6,6 +6,10 @@ explicit feedback (rating, thumbs, comment, nested corrections, ground truth), i
 feedback (copy, regenerate) and session feedback; then a second process — "the frontend" —
 sends late feedback by token. Finally the spans are read back from Phoenix's REST API and
 summarised. Without ``PHOENIX_BASE_URL`` it only sends (to ``OTEL_EXPORTER_OTLP_ENDPOINT``).
+
+With ``PHOENIX_BASE_URL`` or ``MLFLOW_TRACKING_URI`` set (``scripts/demo.py --backend
+phoenix|mlflow`` sets one), the matching bridge mirrors every feedback record into that
+backend's native view: Phoenix annotations, or MLflow assessments, read back at the end.
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ import uuid
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SpanExporter
 
 import otel_feedback as fb
+from otel_feedback.bridges.mlflow import MLflowAssessmentExporter
+from otel_feedback.bridges.phoenix import PhoenixAnnotationExporter
 
 KNOWLEDGE = {
     "refund": "Refunds are issued within 14 days of purchase.",
@@ -87,9 +94,18 @@ def chat_turn(number: int, question: str) -> str:
         return fb.current_feedback_token() or ""
 
 
+def bridges() -> list[SpanExporter]:
+    """The bridge into the native feedback view of the backend the demo sends to, if any."""
+    if os.environ.get("PHOENIX_BASE_URL"):
+        return [PhoenixAnnotationExporter(os.environ["PHOENIX_BASE_URL"])]
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return [MLflowAssessmentExporter(os.environ["MLFLOW_TRACKING_URI"], experiment_id="0")]
+    return []
+
+
 def frontend(tokens: list[str]) -> None:
     """The second process: thumbs and a late rating, by token, after the spans ended."""
-    provider = fb.configure(service_name="otel-feedback-demo-frontend")
+    provider = fb.configure(service_name="otel-feedback-demo-frontend", bridges=bridges())
     for token in tokens:
         fb.log_feedback("thumbs_up", True, target=token, source="HUMAN", source_id="web_ui")
     fb.log_feedback("user_rating", 2, target=tokens[1], source="HUMAN", source_id="web_ui",
@@ -144,11 +160,47 @@ def summary(spans: list[dict[str, Any]], trace_ids: list[str]) -> None:
                 show(root, 0)
 
 
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def native_phoenix(base_url: str, spans: list[dict[str, Any]]) -> int:
+    """Print the Phoenix annotations the bridge wrote on these spans; returns how many."""
+    span_ids = [s["context"]["span_id"] for s in spans]
+    query = urllib.parse.urlencode([("span_ids", i) for i in span_ids] + [("limit", 1000)])
+    annotations = get_json(f"{base_url}/v1/projects/default/span_annotations?{query}")["data"]
+    print(f"\nPhoenix annotations (the annotation columns), {len(annotations)}:")
+    for item in sorted(annotations, key=lambda a: (a["span_id"], a["name"])):
+        result = item.get("result") or {}
+        print(f"  span {item['span_id']}  {item['name']:<12} score={result.get('score')} "
+              f"label={result.get('label')} {item['annotator_kind']}")
+    return len(annotations)
+
+
+def native_mlflow(tracking_uri: str, trace_ids: list[str]) -> int:
+    """Print the MLflow assessments the bridge logged on these traces; returns how many."""
+    total = 0
+    print("\nMLflow assessments (the Assessments pane):")
+    for trace_id in trace_ids:
+        url = f"{tracking_uri}/api/3.0/mlflow/traces/tr-{trace_id}"
+        assessments = get_json(url)["trace"]["trace_info"].get("assessments", [])
+        total += len(assessments)
+        for item in assessments:
+            value = item.get("feedback", item.get("expectation", {})).get("value")
+            print(f"  tr-{trace_id}  {item['assessment_name']:<12} {json.dumps(value)} "
+                  f"{item['source']['source_type']} {item['source'].get('source_id', '')}")
+    print(f"open {tracking_uri} → Experiments → Default → Traces")
+    return total
+
+
 def main() -> int:
     if len(sys.argv) > 2 and sys.argv[1] == "--frontend":
         frontend(sys.argv[2:])
         return 0
-    provider = fb.configure(service_name=os.environ.get("OTEL_SERVICE_NAME", "otel-feedback-demo"))
+    provider = fb.configure(
+        service_name=os.environ.get("OTEL_SERVICE_NAME", "otel-feedback-demo"), bridges=bridges()
+    )
     session_id = f"demo-{uuid.uuid4().hex[:8]}"
     tokens, trace_ids = [], []
     with fb.using_session(session_id, user_id="demo-user"):
@@ -161,6 +213,9 @@ def main() -> int:
     subprocess.run([sys.executable, __file__, "--frontend", *tokens], check=True)
     provider.shutdown()
 
+    mlflow_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if mlflow_uri:  # 2 implicit + 3 thumbs + 1 late rating
+        return 0 if native_mlflow(mlflow_uri, trace_ids) == 6 else 1
     base_url = os.environ.get("PHOENIX_BASE_URL")
     if not base_url:
         print("sent; open your trace viewer to see traces", ", ".join(trace_ids))
@@ -172,7 +227,8 @@ def main() -> int:
     print(f"\nread back from Phoenix: {len(spans)} spans, "
           f"{len(feedback_spans)} of them late feedback spans")
     print(f"open {base_url} → project 'default' → Sessions → {session_id}")
-    return 0 if len(feedback_spans) == 4 else 1
+    annotations = native_phoenix(base_url, spans)
+    return 0 if len(feedback_spans) == 4 and annotations == 6 else 1
 
 
 if __name__ == "__main__":

@@ -40,8 +40,9 @@ def ensure_chromium(*, quiet: bool = False) -> Path:
         log_path = root / "chromium-install.log"
         log_path.write_text("", encoding="utf-8")
         os.environ.setdefault("DEBIAN_FRONTEND", "noninteractive")
-        with step("installing Debian chromium for the browser test (once per machine)",
-                  quiet=quiet):
+        with step(
+            "installing Debian chromium for the browser test (once per machine)", quiet=quiet
+        ):
             run_logged(["apt-get", "update", "-q"], log_path)
             run_logged(["apt-get", "install", "-y", "-q", "chromium"], log_path)
         if not CHROMIUM.exists():

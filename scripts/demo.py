@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""Run the demo against a local Arize Phoenix: ``python3 scripts/demo.py [--keep-running]``.
+"""Run the demo against a local backend: ``python3 scripts/demo.py [--backend phoenix|mlflow]``.
 
-Ensures ``.venv`` and Phoenix, starts Phoenix on 127.0.0.1 (data in ``.demo/phoenix``),
-then runs ``examples/demo_app.py`` inside ``.venv`` with these variables set:
+Ensures ``.venv`` and the backend (Arize Phoenix by default, or MLflow), starts it on
+127.0.0.1 (data kept in ``.demo/<backend>``; says whether it holds earlier runs), prints
+ready-to-paste ``OTEL_EXPORTER_OTLP_*`` lines for sending your own app there, then runs
+``examples/demo_app.py`` inside ``.venv`` with these variables set:
 
-- ``OTEL_EXPORTER_OTLP_ENDPOINT`` = Phoenix's base URL and
-  ``OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf`` (OTLP/HTTP goes to ``<base>/v1/traces``),
-- ``OTEL_FEEDBACK_DEMO_OTLP_GRPC_ENDPOINT`` = Phoenix's OTLP/gRPC endpoint,
-- ``PHOENIX_BASE_URL`` = Phoenix's base URL (UI and REST API),
+- ``OTEL_EXPORTER_OTLP_ENDPOINT`` = the server's base URL and
+  ``OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf`` (OTLP/HTTP goes to ``<base>/v1/traces``);
+  for MLflow also ``OTEL_EXPORTER_OTLP_HEADERS=x-mlflow-experiment-id=0``,
+- Phoenix: ``OTEL_FEEDBACK_DEMO_OTLP_GRPC_ENDPOINT`` = its OTLP/gRPC endpoint and
+  ``PHOENIX_BASE_URL`` = its base URL (UI and REST API); MLflow: ``MLFLOW_TRACKING_URI``.
+  The app adds the matching bridge, so feedback also shows as Phoenix annotations or MLflow
+  assessments,
 - ``OTEL_SERVICE_NAME=otel-feedback-demo`` unless already set.
 
 If ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is already
@@ -30,11 +35,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import devenv
+import mlflow_backend
 import phoenix_backend
+from local_server import LocalServer
 
 REPO_ROOT = devenv.REPO_ROOT
 DEMO_APP = REPO_ROOT / "examples" / "demo_app.py"
-DEMO_PHOENIX_DIR = REPO_ROOT / ".demo" / "phoenix"
+DEMO_DIR = REPO_ROOT / ".demo"
+STORE_FILES = {"phoenix": "phoenix.db", "mlflow": "mlflow.db"}
 EXTERNAL_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
 
@@ -63,19 +71,97 @@ def _base_env() -> dict[str, str]:
     return env
 
 
+def paste_lines(server: LocalServer) -> list[str]:
+    """Shell lines that send any OpenTelemetry app to ``server``, gRPC and HTTP."""
+    if isinstance(server, phoenix_backend.PhoenixServer):
+        return [
+            "# OTLP/gRPC:",
+            f"export OTEL_EXPORTER_OTLP_ENDPOINT={server.otlp_grpc_endpoint}",
+            "export OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+            "# or OTLP/HTTP:",
+            f"export OTEL_EXPORTER_OTLP_ENDPOINT={server.base_url}",
+            "export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+        ]
+    header = mlflow_backend.EXPERIMENT_HEADER
+    return [
+        "# OTLP/HTTP (MLflow takes no OTLP/gRPC):",
+        f"export OTEL_EXPORTER_OTLP_ENDPOINT={server.base_url}",
+        "export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+        f"export OTEL_EXPORTER_OTLP_HEADERS={header}={mlflow_backend.DEFAULT_EXPERIMENT_ID}",
+        f"export MLFLOW_TRACKING_URI={server.base_url}   # for the MLflow bridge",
+    ]
+
+
+def earlier_runs(backend: str) -> str:
+    """Whether ``.demo/<backend>`` holds data from earlier runs, in one sentence."""
+    store = DEMO_DIR / backend / STORE_FILES[backend]
+    if not store.exists():
+        return f"the {backend} store in {store.parent} is new: it holds only this run"
+    written = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(store.stat().st_mtime))
+    return (
+        f"the {backend} store in {store.parent} holds earlier runs (last written {written}); "
+        "--reset starts empty"
+    )
+
+
+def start_backend(backend: str, args: argparse.Namespace) -> LocalServer:
+    """Start the chosen backend in ``.demo/<backend>``."""
+    directory = DEMO_DIR / backend
+    if args.reset:
+        shutil.rmtree(directory, ignore_errors=True)
+    devenv.say(earlier_runs(backend))
+    server: LocalServer
+    if backend == "mlflow":
+        server = mlflow_backend.MLflowServer(
+            directory, mlflow_bin=mlflow_backend.ensure_mlflow(), port=args.port
+        )
+    else:
+        server = phoenix_backend.PhoenixServer(
+            directory,
+            phoenix_bin=phoenix_backend.ensure_phoenix(),
+            port=args.port,
+            grpc_port=args.grpc_port,
+        )
+    with devenv.step(f"starting {server.LABEL}"):
+        server.start()
+    return server
+
+
+def backend_env(server: LocalServer) -> dict[str, str]:
+    """What the demo app needs to send to ``server`` and to bridge into its native view."""
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": server.base_url,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    }
+    if isinstance(server, phoenix_backend.PhoenixServer):
+        env["OTEL_FEEDBACK_DEMO_OTLP_GRPC_ENDPOINT"] = server.otlp_grpc_endpoint
+        env["PHOENIX_BASE_URL"] = server.base_url
+    else:
+        header = f"{mlflow_backend.EXPERIMENT_HEADER}={mlflow_backend.DEFAULT_EXPERIMENT_ID}"
+        env["OTEL_EXPORTER_OTLP_HEADERS"] = header
+        env["MLFLOW_TRACKING_URI"] = server.base_url
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Run examples/demo_app.py against a local Arize Phoenix."
+        description="Run examples/demo_app.py against a local Arize Phoenix or MLflow."
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("phoenix", "mlflow"),
+        default="phoenix",
+        help="where the demo sends its traces and feedback (default: phoenix)",
     )
     parser.add_argument(
         "--keep-running",
         action="store_true",
-        help="keep Phoenix up after the demo until Ctrl-C (to browse the UI)",
+        help="keep the backend up after the demo until Ctrl-C (to browse the UI)",
     )
     parser.add_argument(
-        "--reset", action="store_true", help="delete .demo/phoenix (previous demo data) first"
+        "--reset", action="store_true", help="delete .demo/<backend> (earlier demo data) first"
     )
-    parser.add_argument("--port", type=int, default=0, help="Phoenix UI/HTTP port (default: free)")
+    parser.add_argument("--port", type=int, default=0, help="UI/HTTP port (default: free)")
     parser.add_argument("--grpc-port", type=int, default=0, help="OTLP/gRPC port (default: free)")
     parser.add_argument("app_args", nargs="*", help="arguments for the demo app (after --)")
     args = parser.parse_args(argv)
@@ -106,42 +192,31 @@ def main(argv: list[str] | None = None) -> int:
             return 130
 
     try:
-        phoenix_bin = phoenix_backend.ensure_phoenix()
-        if args.reset:
-            shutil.rmtree(DEMO_PHOENIX_DIR, ignore_errors=True)
-        server = phoenix_backend.PhoenixServer(
-            DEMO_PHOENIX_DIR, phoenix_bin=phoenix_bin, port=args.port, grpc_port=args.grpc_port
-        )
-        with devenv.step("starting Phoenix"):
-            server.start()
-    except devenv.SetupError as error:  # PhoenixError, or a failed install step
+        server = start_backend(args.backend, args)
+    except devenv.SetupError as error:  # a failed install or start
         devenv.say(f"error: {error}")
         return 1
 
     code: int | None = None
     try:
-        devenv.say(f"Phoenix UI: {server.base_url} (log: {server.log_path})")
-        env.update(
-            {
-                "OTEL_EXPORTER_OTLP_ENDPOINT": server.base_url,
-                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-                "OTEL_FEEDBACK_DEMO_OTLP_GRPC_ENDPOINT": server.otlp_grpc_endpoint,
-                "PHOENIX_BASE_URL": server.base_url,
-            }
-        )
+        devenv.say(f"{server.LABEL} UI: {server.base_url} (log: {server.log_path})")
+        devenv.say("send your own app there with:\n" + "\n".join(paste_lines(server)))
+        env.update(backend_env(server))
         code = _run_app(python, env, args.app_args)
         devenv.say(f"demo app exited with code {code}")
         if args.keep_running:
-            devenv.say(f"Phoenix UI: {server.base_url} — press Ctrl-C to stop")
+            devenv.say(f"{server.LABEL} UI: {server.base_url} — press Ctrl-C to stop")
             while server.is_running():
                 time.sleep(0.5)
-            devenv.say(f"Phoenix exited by itself; last lines of its log:\n{server.log_tail()}")
+            devenv.say(
+                f"{server.LABEL} exited by itself; last lines of its log:\n{server.logtail()}"
+            )
             code = code or 1
     except KeyboardInterrupt:
         if code is None:  # interrupted while the demo app was running
             code = 130
     finally:
-        with devenv.step("stopping Phoenix"):
+        with devenv.step(f"stopping {server.LABEL}"):
             server.stop()
     return 1 if code is None else code
 

@@ -2,11 +2,12 @@
 """Run the whole check suite: ``python3 scripts/test.py [pytest args...]``.
 
 Steps: ensure ``.venv`` (scripts/devenv.py), Debian ``chromium`` for the browser test
-(scripts/chromium_backend.py) and Phoenix for the e2e tests (scripts/phoenix_backend.py),
-then ``ruff check .``, ``mypy --strict src`` and ``pytest``. Arguments this script does not
-know are passed to pytest, e.g. ``python3 scripts/test.py -k smoke -x``. Every step prints a
-one-line result; the exit code is non-zero if any step failed (pytest's exit code 5, "no
-tests collected", is a failure). This is what CI runs (``.ci/run``).
+(scripts/chromium_backend.py), Phoenix and MLflow for the e2e tests
+(scripts/phoenix_backend.py, scripts/mlflow_backend.py), then ``ruff check .``,
+``mypy --strict src`` and ``pytest``. Arguments this script does not know are passed to
+pytest, e.g. ``python3 scripts/test.py -k smoke -x``. Every step prints a one-line result;
+the exit code is non-zero if any step failed (pytest's exit code 5, "no tests collected",
+is a failure). This is what CI runs (``.ci/run``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import chromium_backend
 import devenv
+import mlflow_backend
 import phoenix_backend
 
 REPO_ROOT = devenv.REPO_ROOT
@@ -119,6 +121,14 @@ def main(argv: list[str] | None = None) -> int:
             devenv.say(f"phoenix: FAILED\n{error}")
             return 1
         results.append(StepResult("phoenix", True, time.monotonic() - started))
+        devenv.say(results[-1].line())
+        started = time.monotonic()
+        try:
+            os.environ[mlflow_backend.ENV_MLFLOW_BIN] = str(mlflow_backend.ensure_mlflow())
+        except devenv.SetupError as error:
+            devenv.say(f"mlflow: FAILED\n{error}")
+            return 1
+        results.append(StepResult("mlflow", True, time.monotonic() - started))
         devenv.say(results[-1].line())
 
     env = _child_env(phoenix_bin)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from bridge_scenario import rate_a_chat
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -92,26 +93,8 @@ def _ours(annotations: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_live_and_late_feedback_become_span_annotations_once(
     phoenix: PhoenixServer, rig: Rig, project: str
 ) -> None:
-    with rig.tracer.start_as_current_span("chat") as chat:
-        with rig.tracer.start_as_current_span("llm") as llm:
-            fb.log_feedback("user_rating", 4, reason="helpful", source_id="web_ui")
-        token = fb.current_feedback_token()
-    trace_id, chat_id = _hex(chat)
-    _, llm_id = _hex(llm)
-    # Late: the spans have ended, so these travel on `feedback` spans.
-    fb.log_feedback(
-        "thumbs_up", False, target=token, source="HUMAN", source_id="web_ui", reason="wrong city"
-    )
-    fb.log_feedback(
-        "correctness",
-        0.25,
-        trace_id=trace_id,
-        span_id=llm_id,
-        source="LLM_JUDGE",
-        source_id="judge-model",
-        label="incorrect",
-        reason="the answer names Lyon",
-    )
+    rated = rate_a_chat(rig.tracer)
+    chat_id, llm_id = rated.chat_id, rated.llm_id
     rig.flush()
 
     on_chat = _ours(_span_annotations(phoenix, project, chat_id))

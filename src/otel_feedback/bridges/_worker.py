@@ -1,4 +1,4 @@
-"""A background delivery queue with bounded retries, shared by the bridges.
+"""A background delivery queue with bounded retries, and the span exporter on top of it.
 
 The exporter hands records over and returns at once; one daemon thread delivers them in
 batches. A delivery that answers :data:`RETRY` (the backend has not ingested the span or
@@ -17,9 +17,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from otel_feedback import reporting
-from otel_feedback.bridges.records import FeedbackRecord
+from otel_feedback.bridges.records import FeedbackRecord, records_from_spans
 from otel_feedback.errors import BridgeError
 
 logger = logging.getLogger("otel_feedback")
@@ -55,8 +59,8 @@ class DeliveryWorker:
         *,
         max_queue: int = 10_000,
         max_wait: float = 300.0,
-        first_backoff: float = 0.5,
-        max_backoff: float = 15.0,
+        first_backoff: float = 0.25,
+        max_backoff: float = 5.0,
         batch_size: int = 100,
         remember: int = 10_000,
     ) -> None:
@@ -226,3 +230,35 @@ class DeliveryWorker:
     def _report(self, problem: str, message: str, amount: int) -> None:
         reporting.count(problem, amount)
         logger.warning("%s: %s", problem, BridgeError(message))
+
+
+class QueueingExporter(SpanExporter):
+    """A span exporter that hands the feedback records in its spans to a
+    :class:`DeliveryWorker` and returns at once. Subclasses implement :meth:`_deliver`."""
+
+    def __init__(self, name: str, **worker_options: Any) -> None:
+        self._worker = DeliveryWorker(name, self._deliver, **worker_options)
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Queue the feedback records in ``spans``; returns at once."""
+        try:
+            self._worker.submit(records_from_spans(spans))
+        except Exception as error:  # noqa: BLE001 - never fail the span pipeline
+            reporting.count("bridge_failed")
+            logger.warning("bridge_failed: %s could not read spans: %r", self._worker.name, error)
+        return SpanExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Wait until every queued record is written (or given up), at most the timeout."""
+        return self._worker.flush(timeout_millis / 1000)
+
+    def shutdown(self) -> None:
+        """Write what can be written within 30 s, then stop."""
+        self._worker.shutdown(30.0)
+
+    def submit(self, records: Iterable[FeedbackRecord]) -> int:
+        """Queue records directly (not from spans); returns how many were new."""
+        return self._worker.submit(records)
+
+    def _deliver(self, records: Sequence[FeedbackRecord]) -> Sequence[Outcome]:
+        raise NotImplementedError

@@ -15,22 +15,15 @@ ingested the span, so those are retried with backoff, for at most ``max_wait`` s
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from phoenix.client import Client
 
 from otel_feedback import conventions as names
-from otel_feedback import reporting
-from otel_feedback.bridges._worker import DeliveryWorker, Outcome
-from otel_feedback.bridges.records import (
-    FeedbackRecord,
-    records_from_spans,
-    records_from_stored_span,
-)
+from otel_feedback.bridges._worker import Outcome, QueueingExporter
+from otel_feedback.bridges.records import FeedbackRecord, records_from_stored_span
 
 logger = logging.getLogger("otel_feedback")
 
@@ -91,7 +84,7 @@ def annotation(record: FeedbackRecord) -> dict[str, Any]:
     return body
 
 
-class PhoenixAnnotationExporter(SpanExporter):
+class PhoenixAnnotationExporter(QueueingExporter):
     """Mirror feedback records into Phoenix as span (or trace) annotations.
 
     ``endpoint`` is Phoenix's base URL (an OTLP ``.../v1/traces`` URL is accepted too);
@@ -114,32 +107,7 @@ class PhoenixAnnotationExporter(SpanExporter):
         self.endpoint = base_url(endpoint)
         self.project = project
         self._client = Client(base_url=self.endpoint, api_key=api_key, headers=headers)
-        self._worker = DeliveryWorker(
-            "otel-feedback-phoenix-bridge", self._deliver, max_wait=max_wait
-        )
-
-    # -- SpanExporter ----------------------------------------------------------------------
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        """Queue the feedback records in ``spans``; returns at once."""
-        try:
-            self._worker.submit(records_from_spans(spans))
-        except Exception as error:  # noqa: BLE001 - never fail the span pipeline
-            reporting.count("bridge_failed")
-            logger.warning("bridge_failed: Phoenix bridge could not read spans: %r", error)
-        return SpanExportResult.SUCCESS
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        """Wait until every queued record is written (or given up), at most the timeout."""
-        return self._worker.flush(timeout_millis / 1000)
-
-    def shutdown(self) -> None:
-        """Write what can be written within 30 s, then stop."""
-        self._worker.shutdown(30.0)
-
-    def submit(self, records: Iterable[FeedbackRecord]) -> int:
-        """Queue records directly (used by ``otel-feedback sync``); returns how many."""
-        return self._worker.submit(records)
+        super().__init__("otel-feedback-phoenix-bridge", max_wait=max_wait)
 
     # -- one-shot sync -----------------------------------------------------------------------
 

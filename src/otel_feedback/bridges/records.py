@@ -53,8 +53,15 @@ class FeedbackRecord:
 
     @property
     def is_ground_truth(self) -> bool:
-        """Whether this is the expected output rather than an opinion."""
-        return self.name == GROUND_TRUTH_NAME
+        """Whether this is the expected output (``ground_truth`` or ``ground_truth.<name>``)
+        rather than an opinion."""
+        return self.name == GROUND_TRUTH_NAME or self.name.startswith(GROUND_TRUTH_NAME + ".")
+
+    @property
+    def expectation_name(self) -> str:
+        """The name of the expected output: ``<name>`` of ``ground_truth.<name>``, else
+        ``ground_truth``."""
+        return self.name.removeprefix(GROUND_TRUTH_NAME + ".") or GROUND_TRUTH_NAME
 
     def value_json(self) -> str:
         """The value as compact JSON (for stores that only take strings)."""
