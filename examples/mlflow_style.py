@@ -4,8 +4,15 @@ Assessments from a human, an LLM judge and a code check, ground truth (an expect
 judge that failed, logged by trace id after the trace ended. ``trace_id`` is MLflow's
 ``tr-<32 hex>``: the OpenTelemetry trace id with a prefix. No OpenTelemetry setup: it comes
 from ``OTEL_*``.
+
+Sent to an MLflow server (``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=<mlflow>/v1/traces``, header
+``x-mlflow-experiment-id``) with ``MLFLOW_TRACKING_URI`` set, the MLflow bridge also logs them
+as real MLflow assessments, shown in the trace's Assessments pane (README, "View in MLflow").
 """
 
+import os
+
+import otel_feedback as fb
 import otel_feedback.compat.mlflow as mlflow  # noqa: PLR0402 - the documented form
 from otel_feedback.compat.mlflow.entities import (
     AssessmentError,
@@ -13,6 +20,14 @@ from otel_feedback.compat.mlflow.entities import (
     AssessmentSourceType,
     SpanType,
 )
+
+bridged = None
+if os.environ.get("MLFLOW_TRACKING_URI"):  # MLflow's own variable: mirror into its views
+    from otel_feedback.bridges.mlflow import MLflowAssessmentExporter
+
+    bridged = fb.configure(
+        bridges=[MLflowAssessmentExporter(os.environ["MLFLOW_TRACKING_URI"], experiment_id="0")]
+    )
 
 
 @mlflow.trace(span_type=SpanType.CHAIN)
@@ -62,4 +77,6 @@ mlflow.log_feedback(
     error=AssessmentError(error_code="RATE_LIMIT_EXCEEDED", error_message="judge rate-limited"),
     source=AssessmentSource(source_type="AI_JUDGE", source_id="judge-model-v1"),  # legacy name
 )
+if bridged is not None:
+    bridged.shutdown()  # waits (bounded) until MLflow has the trace and the assessments
 print("mlflow-style assessments sent for trace", trace_id)

@@ -8,7 +8,12 @@ span, with name, value, source, rationale, and exactly once after resends.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +29,8 @@ import otel_feedback as fb
 from otel_feedback.bridges.mlflow import MLflowAssessmentExporter
 
 pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class Rig:
@@ -128,3 +135,36 @@ def test_the_mlflow_client_sees_them(mlflow_server: MLflowServer, rig: Rig) -> N
     assert thumbs.name == "thumbs_up"
     assert thumbs.value is True
     assert thumbs.source.source_id == "web_ui"
+
+
+def test_mlflow_style_example_creates_real_assessments(mlflow_server: MLflowServer) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MLFLOW_"))}
+    env.update(
+        OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=mlflow_server.otlp_http_endpoint,
+        OTEL_EXPORTER_OTLP_TRACES_HEADERS=f"x-mlflow-experiment-id={mlflow_server.experiment_id}",
+        MLFLOW_TRACKING_URI=mlflow_server.tracking_uri,
+    )
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "mlflow_style.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    [trace_id] = re.findall(r"tr-([0-9a-f]{32})", result.stdout)
+    by_name = {a["assessment_name"]: a for a in mlflow_server.assessments(trace_id)}
+    assert sorted(by_name) == [
+        "expected_response",
+        "faithfulness",
+        "is_correct",
+        "length_ok",
+        "relevance",
+    ]
+    assert by_name["is_correct"]["feedback"] == {"value": True}
+    assert by_name["relevance"]["source"]["source_type"] == "LLM_JUDGE"
+    assert by_name["length_ok"]["source"]["source_type"] == "CODE"
+    assert by_name["expected_response"]["expectation"]["value"].startswith("MLflow is")
+    assert by_name["faithfulness"]["feedback"]["error"]["error_code"] == "RATE_LIMIT_EXCEEDED"

@@ -5,9 +5,9 @@ sent to MLflow over OTLP (``/v1/traces`` with header ``x-mlflow-experiment-id``)
 trace ``tr-<32 hex trace id>``; :class:`MLflowAssessmentExporter`, a span exporter added
 beside the OTLP one, logs each feedback record on that trace: a *feedback* assessment with
 its source type and id and the reason as rationale, or an *expectation* for
-``ground_truth`` (and ``ground_truth.<name>``). ``feedback.id`` is kept in the assessment's metadata and checked before
-writing, so a resend never adds a second assessment. Writes happen on a background thread
-and wait (bounded) for MLflow to ingest the trace::
+``ground_truth`` (and ``ground_truth.<name>``). ``feedback.id`` is kept in the assessment's
+metadata and checked before writing, so a resend never adds a second assessment. Writes
+happen on a background thread and wait (bounded) for MLflow to ingest the trace::
 
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
         endpoint="http://127.0.0.1:5000/v1/traces", headers={"x-mlflow-experiment-id": "0"})))
