@@ -16,7 +16,9 @@ from otel_feedback.processor import FeedbackSpanProcessor
 from otel_feedback.reporting import report
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
     from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk.metrics.export import MetricExporter
 
 _HTTP_PROTOCOLS = ("http/protobuf", "http")
 
@@ -66,6 +68,7 @@ def configure(
     emit_log_records: bool = False,
     resource: Resource | None = None,
     bridges: Sequence[SpanExporter] = (),
+    metrics: bool | MeterProvider = False,
 ) -> TracerProvider:
     """Build a ``TracerProvider`` with :class:`FeedbackSpanProcessor` and an OTLP exporter.
 
@@ -73,8 +76,11 @@ def configure(
     and is batched; pass ``exporter`` or a whole ``span_processor`` to choose otherwise.
     ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES`` are honoured (``service_name``
     wins). With ``emit_log_records``, each feedback is also an OTel log record, exported
-    over OTLP through a ``LoggerProvider`` set up here. The provider becomes the global one
-    unless ``set_global=False``. ``bridges`` are more span exporters (e.g.
+    over OTLP through a ``LoggerProvider`` set up here. With ``metrics=True`` every feedback
+    record also updates the feedback metrics (:mod:`otel_feedback.metrics`), exported over
+    OTLP through a ``MeterProvider`` set up here (``OTEL_METRIC_EXPORT_INTERVAL`` applies);
+    pass a ``MeterProvider`` instead to record into yours. The providers built here become
+    the global ones unless ``set_global=False``. ``bridges`` are more span exporters (e.g.
     :class:`otel_feedback.bridges.phoenix.PhoenixAnnotationExporter`), each in its own
     ``BatchSpanProcessor`` beside the OTLP one.
     """
@@ -82,6 +88,7 @@ def configure(
     provider_resource = Resource.create(attributes)
     if resource is not None:
         provider_resource = provider_resource.merge(resource)
+    meter_provider = _meter_provider(provider_resource, metrics, set_global)
     provider = TracerProvider(resource=provider_resource)
     logger_provider = _logger_provider(provider_resource, set_global) if emit_log_records else None
     feedback_processor = FeedbackSpanProcessor(
@@ -90,6 +97,10 @@ def configure(
         logger_provider=logger_provider,
     )
     provider.add_span_processor(feedback_processor)
+    if meter_provider is not None:
+        from otel_feedback.metrics import FeedbackMetrics  # noqa: PLC0415 - only when wanted
+
+        provider.add_span_processor(FeedbackMetrics(meter_provider).span_processor)
     provider.add_span_processor(
         span_processor or BatchSpanProcessor(exporter or otlp_span_exporter())
     )
@@ -125,3 +136,40 @@ def _logger_provider(resource: Resource, set_global: bool) -> LoggerProvider:
     if set_global:
         _logs.set_logger_provider(logger_provider)
     return logger_provider
+
+
+def otlp_metric_exporter() -> MetricExporter:
+    """An OTLP metric exporter for ``OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL`` (default gRPC)."""
+    if _protocol("METRICS") in _HTTP_PROTOCOLS:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # noqa: PLC0415
+            OTLPMetricExporter as HttpMetricExporter,
+        )
+
+        return HttpMetricExporter()
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (  # noqa: PLC0415
+        OTLPMetricExporter as GrpcMetricExporter,
+    )
+
+    return GrpcMetricExporter()
+
+
+def _meter_provider(
+    resource: Resource, metrics: bool | MeterProvider, set_global: bool
+) -> MeterProvider | None:
+    """``metrics`` itself, a new one exporting over OTLP (``True``), or ``None`` (``False``)."""
+    from opentelemetry import metrics as otel_metrics  # noqa: PLC0415 - only when wanted
+
+    if metrics is False:
+        return None
+    if isinstance(metrics, otel_metrics.MeterProvider):
+        return metrics
+    if metrics is not True:
+        raise TypeError(f"metrics= takes True or a MeterProvider, not {type(metrics).__name__}")
+    from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider  # noqa: PLC0415
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader  # noqa: PLC0415
+
+    reader = PeriodicExportingMetricReader(otlp_metric_exporter())
+    meter_provider = SdkMeterProvider(resource=resource, metric_readers=[reader])
+    if set_global:
+        otel_metrics.set_meter_provider(meter_provider)
+    return meter_provider

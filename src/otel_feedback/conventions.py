@@ -159,6 +159,28 @@ LLM_COST_TOTAL = "llm.cost.total"
 COMPAT_SCOPE_PREFIX = "otel_feedback.compat"
 """Instrumentation scope of spans the compat modules start: ``otel_feedback.compat.<sdk>``."""
 
+# -- feedback metrics (otel_feedback.metrics) -------------------------------------------------
+
+METRIC_SCORE = "feedback.score"
+"""Histogram (unit ``1``) of every numeric or boolean feedback value (true = 1, false = 0)."""
+METRIC_RECORDS = "feedback.records"
+"""Counter (unit ``{record}``) of every feedback record, scored or not."""
+METRIC_SCORE_BOUNDARIES = (
+    0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0,
+    1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0,
+)
+"""Explicit bucket boundaries of :data:`METRIC_SCORE`: fine for scores in [0, 1], half steps
+for ratings up to 5, whole steps up to 10 (an advisory: a View may override it)."""
+METRIC_SPAN_ATTRIBUTES = ("gen_ai.request.model", "gen_ai.provider.name", "gen_ai.operation.name")
+"""The rated span's attributes copied onto the metrics by default (low cardinality)."""
+METRIC_BOOL_LABELS = ("true", "false")
+"""Labels always kept as a metric attribute (those of boolean feedback)."""
+ENV_METRICS_SPAN_ATTRIBUTES = "OTEL_FEEDBACK_METRICS_SPAN_ATTRIBUTES"
+"""Comma-separated rated-span attributes copied onto feedback metrics (default
+:data:`METRIC_SPAN_ATTRIBUTES`; empty: none)."""
+ENV_METRICS_LABELS = "OTEL_FEEDBACK_METRICS_LABELS"
+"""Comma-separated labels (besides ``true``/``false``) kept as a metric attribute."""
+
 # -- environment variables (read by otel_feedback.settings, and only there) -------------------
 
 ENV_STRICT = "OTEL_FEEDBACK_STRICT"

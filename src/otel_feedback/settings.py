@@ -52,6 +52,12 @@ class Settings:
     (``OTEL_FEEDBACK_IDENTITY_FROM_BAGGAGE``)."""
     judge_model: str = "gpt-4o-mini"
     """Model an LLM judge asks when none is given (``OTEL_FEEDBACK_JUDGE_MODEL``)."""
+    metrics_span_attributes: tuple[str, ...] = names.METRIC_SPAN_ATTRIBUTES
+    """Rated-span attributes copied onto feedback metrics
+    (``OTEL_FEEDBACK_METRICS_SPAN_ATTRIBUTES``, comma list; empty: none)."""
+    metrics_labels: tuple[str, ...] = ()
+    """Labels kept as a metric attribute besides ``true``/``false``
+    (``OTEL_FEEDBACK_METRICS_LABELS``, comma list)."""
 
     @property
     def signing_secret(self) -> bytes | None:
@@ -87,6 +93,10 @@ class Settings:
                 env, names.ENV_IDENTITY_FROM_BAGGAGE, defaults.identity_from_baggage
             ),
             judge_model=(env.get(names.ENV_JUDGE_MODEL) or "").strip() or defaults.judge_model,
+            metrics_span_attributes=_names(
+                env, names.ENV_METRICS_SPAN_ATTRIBUTES, defaults.metrics_span_attributes
+            ),
+            metrics_labels=_names(env, names.ENV_METRICS_LABELS, defaults.metrics_labels),
         )
 
 
@@ -97,6 +107,14 @@ def parse_secrets(raw: str | bytes | None) -> tuple[bytes, ...]:
     if isinstance(raw, bytes):
         return (raw,) if raw else ()
     return tuple(part.strip().encode("utf-8") for part in raw.split(",") if part.strip())
+
+
+def _names(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list (unset: ``default``; set but empty: none), duplicates dropped."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    return tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
