@@ -53,8 +53,9 @@ def measure(seconds: float, connections: int) -> dict[str, Any]:
     from otel_feedback.testing import OTLPReceiver  # noqa: PLC0415 - after the re-exec into .venv
 
     bodies = signed_bodies(SECRET, 4000)
+    with OTLPReceiver() as split_receiver:  # its own: the load's count stays exact
+        split = _split_in_subprocess(split_receiver.grpc_endpoint)
     with OTLPReceiver() as receiver:
-        split = _split_in_subprocess(receiver.grpc_endpoint)
         env = {
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.grpc_endpoint,
             "OTEL_FEEDBACK_TOKEN_SECRET": SECRET,
@@ -62,6 +63,7 @@ def measure(seconds: float, connections: int) -> dict[str, Any]:
         }
         with served(env, "--rate-limit", "0", "--token-rate-limit", "0") as (process, base):
             server = psutil.Process(process.pid)
+            cores = _pin(server)
             warm = run_load(base, bodies[:200], seconds=1.0, connections=connections)
             cpu_before = sum(server.cpu_times()[:2])
             result = run_load(base, bodies, seconds=seconds, connections=connections)
@@ -91,7 +93,18 @@ def measure(seconds: float, connections: int) -> dict[str, Any]:
         "export_us": round(split["export_us"], 1),
         "http_us": round(server_us - split["validation_us"] - split["export_us"], 1),
         "bare_span_us": round(split["bare_span_us"], 2),
+        "server_cores": cores,
     }
+
+
+def _pin(server: Any) -> str:
+    """The server on the first CPU, this process (the client) on the others, when possible."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cpus) < 2:
+        return "unpinned"
+    server.cpu_affinity(cpus[:1])
+    os.sched_setaffinity(0, cpus[1:])
+    return f"pinned to CPU {cpus[0]}, client on {cpus[1:]}"
 
 
 def cost_split(endpoint: str, rounds: int = 5, count: int = 2000) -> dict[str, float]:
@@ -168,8 +181,9 @@ def render(result: dict[str, Any], env: dict[str, Any]) -> str:
         "## The feedback endpoint (W1)",
         "",
         f"`POST /feedback`, one signed record per request, exported over OTLP/gRPC; one "
-        f"`otel-feedback serve` process (one uvicorn worker); {result['connections']} keep-alive "
-        f"connections on loopback for {result['seconds']:.0f} s, closed loop.",
+        f"`otel-feedback serve` process (one uvicorn worker, {result['server_cores']}); "
+        f"{result['connections']} keep-alive connections on loopback for "
+        f"{result['seconds']:.0f} s, closed loop.",
         "",
         "| measure | value |",
         "|---|---:|",

@@ -2,18 +2,23 @@
 
     app.mount("/fb", create_app())      # POST /fb/feedback, GET /fb/feedback.js
 
-Bodies are read chunk by chunk and refused (413) as soon as they pass the limit, whatever
-``Content-Length`` claims. Recording is synchronous and short (``log_feedback`` hands the
-record to the span processor's queue); with a shared rate-limit store (Redis) the blocking
-calls run in Starlette's thread pool instead of the event loop.
+Starlette routes, answers unknown paths and methods, and mounts; the two routes themselves are
+plain ASGI callables around :class:`~otel_feedback.web.core.FeedbackEndpoint` (no request or
+response objects on the hot path). Bodies are read chunk by chunk and refused (413) once they
+pass the limit, whatever ``Content-Length`` claims. Recording is synchronous and short
+(``log_feedback`` hands the record to the span processor's queue); with a shared rate-limit
+store (Redis) the blocking calls run in Starlette's thread pool instead of the event loop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from typing_extensions import Unpack
@@ -21,6 +26,23 @@ from typing_extensions import Unpack
 from otel_feedback.conventions import WEB_FEEDBACK_PATH, WEB_SCRIPT_PATH
 from otel_feedback.web.config import EndpointConfig, EndpointOptions
 from otel_feedback.web.core import DRAIN_BYTES, FeedbackEndpoint, Reply, RequestHead, json_reply
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_HEADERS_READ = frozenset(
+    {
+        b"content-length",
+        b"content-type",
+        b"origin",
+        b"host",
+        b"access-control-request-method",
+        b"access-control-request-headers",
+        b"if-none-match",
+    }
+)
 
 
 def create_app(**options: Unpack[EndpointOptions]) -> Starlette:
@@ -34,44 +56,72 @@ def create_app(**options: Unpack[EndpointOptions]) -> Starlette:
     return asgi_app(FeedbackEndpoint(EndpointConfig.build(**options)))
 
 
+class _FeedbackRoute:
+    """``POST /feedback`` and its ``OPTIONS`` preflight, as a plain ASGI app."""
+
+    def __init__(self, endpoint: FeedbackEndpoint) -> None:
+        self.endpoint = endpoint
+        self.blocking = not endpoint.rate_limits.in_memory
+        self.limit = endpoint.limits.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.endpoint
+        head = _head(scope)
+        if head.method == "OPTIONS":
+            await _send(send, endpoint.preflight(head))
+            return
+        if self.blocking:
+            reply = await run_in_threadpool(endpoint.check, head)
+        else:
+            reply = endpoint.check(head)
+        if reply is not None:
+            try:
+                if endpoint.drain_allowed(head):
+                    await _read(receive, 0)
+            except _Disconnected:
+                return
+            await _send(send, reply)
+            return
+        try:
+            body = await _read(receive, self.limit)
+        except _Disconnected:
+            return  # nobody to answer
+        if body is None:
+            reply = endpoint.refuse(endpoint.too_large(), head)
+        elif self.blocking:
+            reply = await run_in_threadpool(endpoint.submit, head, body)
+        else:
+            reply = endpoint.submit(head, body)
+        await _send(send, reply)
+
+
+class _ScriptRoute:
+    """``GET /feedback.js``."""
+
+    def __init__(self, endpoint: FeedbackEndpoint) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _send(send, self.endpoint.script(_head(scope)))
+
+
 def asgi_app(endpoint: FeedbackEndpoint) -> Starlette:
     """A Starlette app serving ``endpoint``."""
-    blocking = not endpoint.rate_limits.in_memory
-    limit = endpoint.limits.max_body_bytes
-
-    async def feedback(request: Request) -> Response:
-        head = _head(request)
-        if request.method == "OPTIONS":
-            return _response(endpoint.preflight(head))
-        reply = await run_in_threadpool(endpoint.check, head) if blocking else endpoint.check(head)
-        try:
-            if reply is not None:
-                if endpoint.drain_allowed(head):
-                    await _read(request, 0)
-                return _response(reply)
-            body = await _read(request, limit)
-        except ClientDisconnect:
-            return Response(status_code=400)  # nobody is listening any more
-        if body is None:
-            return _response(endpoint.refuse(endpoint.too_large(), head))
-        if blocking:
-            return _response(await run_in_threadpool(endpoint.submit, head, body))
-        return _response(endpoint.submit(head, body))
-
-    async def script(request: Request) -> Response:
-        return _response(endpoint.script(_head(request)))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 400
         extra = list((exc.headers or {}).items()) if isinstance(exc, HTTPException) else []
         detail = exc.detail if isinstance(exc, HTTPException) else "bad request"
-        body = {"status": status, "error": "http_error", "detail": detail}
-        return _response(json_reply(status, body, extra))
+        reply = json_reply(status, {"status": status, "error": "http_error", "detail": detail},
+                           extra)
+        response = Response(content=reply.body, status_code=reply.status)
+        response.raw_headers = _raw(reply)
+        return response
 
     app = Starlette(
         routes=[
-            Route(WEB_FEEDBACK_PATH, feedback, methods=["POST", "OPTIONS"]),
-            Route(WEB_SCRIPT_PATH, script, methods=["GET", "HEAD"]),
+            Route(WEB_FEEDBACK_PATH, _FeedbackRoute(endpoint), methods=["POST", "OPTIONS"]),
+            Route(WEB_SCRIPT_PATH, _ScriptRoute(endpoint), methods=["GET", "HEAD"]),
         ],
         exception_handlers={HTTPException: http_error},
     )
@@ -79,39 +129,55 @@ def asgi_app(endpoint: FeedbackEndpoint) -> Starlette:
     return app
 
 
-def _head(request: Request) -> RequestHead:
-    headers = request.headers
-    length = headers.get("content-length")
+def _head(scope: Scope) -> RequestHead:
+    # One pass over the raw headers (ASGI servers give the names in lowercase).
+    headers = {name: value for name, value in scope["headers"] if name in _HEADERS_READ}
+    length = headers.get(b"content-length", b"")
+    client = scope.get("client")
+
+    def text(name: bytes) -> str | None:
+        value = headers.get(name)
+        return None if value is None else value.decode("latin-1")
+
     return RequestHead(
-        method=request.method,
-        client=request.client.host if request.client else "unknown",
-        content_type=headers.get("content-type"),
-        content_length=int(length) if length and length.isdigit() else None,
-        origin=headers.get("origin"),
-        host=headers.get("host"),
-        preflight_method=headers.get("access-control-request-method"),
-        preflight_headers=headers.get("access-control-request-headers"),
-        if_none_match=headers.get("if-none-match"),
+        method=scope["method"],
+        client=str(client[0]) if client else "unknown",
+        content_type=text(b"content-type"),
+        content_length=int(length) if length.isdigit() else None,
+        origin=text(b"origin"),
+        host=text(b"host"),
+        preflight_method=text(b"access-control-request-method"),
+        preflight_headers=text(b"access-control-request-headers"),
+        if_none_match=text(b"if-none-match"),
     )
 
 
-async def _read(request: Request, limit: int) -> bytes | None:
+class _Disconnected(Exception):
+    """The client went away while sending its body."""
+
+
+async def _read(receive: Receive, limit: int) -> bytes | None:
     """The body, or ``None`` if it is longer than ``limit`` bytes (then read on, discarded, up
     to ``DRAIN_BYTES``, so the client can finish sending and read the refusal)."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
         size += len(chunk)
-        if size > DRAIN_BYTES:
-            break
         if size <= limit:
             chunks.append(chunk)
+        if not message.get("more_body", False) or size > DRAIN_BYTES:
+            break
     return b"".join(chunks) if size <= limit else None
 
 
-def _response(reply: Reply) -> Response:
-    response = Response(content=reply.body, status_code=reply.status)
-    response.raw_headers = [
-        (name.encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers
-    ]
-    return response
+async def _send(send: Send, reply: Reply) -> None:
+    await send({"type": "http.response.start", "status": reply.status, "headers": _raw(reply)})
+    await send({"type": "http.response.body", "body": reply.body})
+
+
+def _raw(reply: Reply) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers]
