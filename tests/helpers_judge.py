@@ -29,6 +29,7 @@ class JudgeServer:
 
     def __init__(self, max_seconds: float = 300.0) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._httpd = _Server(self)
@@ -56,9 +57,10 @@ class JudgeServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def record(self, body: dict[str, Any]) -> int:
+    def record(self, body: dict[str, Any], headers: dict[str, str]) -> int:
         with self._lock:
             self.requests.append(body)
+            self.headers.append(headers)
             self.calls[str(body.get("model"))] += 1
             return self.calls[str(body.get("model"))]
 
@@ -100,7 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._send(404, {"error": {"message": f"no route {self.path}"}})
             return
-        nth = self.server.owner.record(body)
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        nth = self.server.owner.record(body, headers)
         model = str(body.get("model"))
         kind, _, arg = model.partition(":")
         if kind == "score":

@@ -135,3 +135,28 @@ def test_score_log_of_a_failed_score_records_no_value(grpc_wire: Wire) -> None:
     assert event["error.type"] == "MissingInputError"
     assert event["feedback.error"] == "Equals needs output=; got None"
     assert event["feedback.source.type"] == "CODE"
+
+
+def test_evaluate_in_threads_keeps_order_and_one_trace_per_item(
+    grpc_wire: Wire, judge_server: JudgeServer
+) -> None:
+    judge = Factuality(model="slow:0.1", base_url=judge_server.base_url, api_key="k")
+    items = [{"input": f"q{index}", "expected": f"a{index}"} for index in range(8)]
+    with grpc_wire.tracer.start_as_current_span("caller"):
+        result = evaluate(
+            items,
+            lambda item: f"a{item['input'][1:]}",
+            [Equals(), judge],
+            tracer_provider=grpc_wire.provider,
+            max_workers=4,
+        )
+    assert [row.output for row in result.rows] == [f"a{index}" for index in range(8)]
+    assert all(row.scores["factuality"].value == 0.5 for row in result.rows)
+    assert judge_server.calls["slow:0.1"] == 8
+    spans = grpc_wire.wait(9)
+    items_seen = [span for span in spans if span.name == "evaluation.item"]
+    assert len(items_seen) == 8
+    assert all(span.parent_span_id is None for span in items_seen)  # roots, not under caller
+    assert len({span.trace_id for span in items_seen}) == 8
+    with pytest.raises(ScorerConfigError):
+        evaluate(items, lambda item: "", Equals(), max_workers=0)

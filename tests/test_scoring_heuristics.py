@@ -201,3 +201,42 @@ def test_scores_are_plain_values() -> None:
     assert isinstance(score, Score)
     assert isinstance(score.value, float)
     assert score.as_dict()["source_id"] == "Equals"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"lowercase": True},
+        {"tokenize": "char"},
+        {"tokenize": "intl"},
+        {"smooth_method": "floor", "smooth_value": 0.1},
+        {"smooth_method": "add-k", "smooth_value": 1},
+        {"smooth_method": "none"},
+    ],
+)
+@pytest.mark.parametrize(("output", "expected"), [p for p in PAIRS if p[0]])
+def test_bleu_options_are_sentence_bleus(
+    options: dict[str, object], output: str, expected: str
+) -> None:
+    reference = sacrebleu.sentence_bleu(output, [expected], **options).score / 100  # type: ignore[arg-type]
+    score = BLEU(**options).score(output=output, expected=expected)  # type: ignore[arg-type]
+    assert score.value == pytest.approx(reference, abs=1e-12)
+
+
+def test_bleu_bad_option_is_a_clear_error() -> None:
+    with pytest.raises(ScorerConfigError, match="not one of"):
+        BLEU(tokenize="no-such-tokenizer")
+    with pytest.raises(ScorerConfigError, match="BLEU: invalid option"):
+        BLEU(smooth_method="no-such-method")
+
+
+def test_rouge_lsum_takes_newline_separated_sentences() -> None:
+    out = "the cat sat on the mat\nit was happy"
+    exp = "the cat is on the mat\nthe cat was happy"
+    reference = rouge_scorer.RougeScorer(["rougeLsum"]).score(exp, out)["rougeLsum"].fmeasure
+    assert ROUGE("rougeLsum").score(output=out, expected=exp).value == reference
+
+
+def test_bleu_tokenizers_that_would_download_are_refused() -> None:
+    with pytest.raises(ScorerConfigError, match="flores200"):
+        BLEU(tokenize="flores200")

@@ -182,10 +182,31 @@ def test_unreachable_endpoint_is_an_error() -> None:
 
 def test_missing_key_is_an_error_not_an_exception(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    score = Factuality(model="m", base_url="http://127.0.0.1:9/v1").score(**FULL)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    score = Factuality(model="m").score(**FULL)  # OpenAI itself, and no key
     assert score.value is None
     assert score.error is not None
     assert "OpenAI client" in score.error
+
+
+def test_a_local_endpoint_needs_no_key(
+    judge_server: JudgeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", judge_server.base_url)
+    score = Factuality(model="score:0.4").score(**FULL)  # base URL from the environment
+    assert score.value == 0.4
+    explicit = Factuality(model="score:0.3", base_url=judge_server.base_url).score(**FULL)
+    assert explicit.value == 0.3
+
+
+def test_key_and_base_url_from_the_environment(
+    judge_server: JudgeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "env-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", judge_server.base_url)
+    assert Moderation(model="score:0").score(output="hello").value == 0.0
+    assert judge_server.headers[-1]["authorization"] == "Bearer env-key"
 
 
 def test_missing_fields_fail_without_a_request(judge_server: JudgeServer) -> None:

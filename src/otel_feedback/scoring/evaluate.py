@@ -12,10 +12,12 @@ import math
 import statistics
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Status, StatusCode
 
 from otel_feedback import conventions as names
@@ -113,6 +115,7 @@ def evaluate(
     name: str = "evaluation",
     tracer_provider: trace.TracerProvider | None = None,
     record: bool = True,
+    max_workers: int = 1,
 ) -> EvaluationResult:
     """Run ``task`` on every item, score the outputs, record the scores, return the table.
 
@@ -121,20 +124,29 @@ def evaluate(
     the output, or a mapping with ``output`` and optionally ``context`` (retrieved passages).
     Each item is traced as one ``evaluation.item`` span; with ``record`` (default) every
     score is recorded on it as feedback. A task that raises marks its row (and span) as
-    failed; the run goes on.
+    failed; the run goes on. ``max_workers`` > 1 runs items in that many threads (a judge's
+    own ``max_concurrency`` still holds); rows keep the items' order.
     """
     chosen = [scorers] if isinstance(scorers, Scorer) else list(scorers)
     if not chosen or not all(isinstance(scorer, Scorer) for scorer in chosen):
         raise ScorerConfigError("evaluate() needs one or more scorers (Scorer instances)")
     if not callable(task):
         raise ScorerConfigError("evaluate() needs task= (a callable taking an item)")
+    if not isinstance(max_workers, int) or max_workers < 1:
+        raise ScorerConfigError(f"max_workers= must be an int >= 1, got {max_workers!r}")
     provider = tracer_provider or trace.get_tracer_provider()
     tracer = provider.get_tracer(names.SCOPE_NAME, names.VERSION)
     run_id = uuid.uuid4().hex
-    rows: list[EvaluationRow] = []
-    for index, raw in enumerate(items):
-        item: Mapping[str, Any] = {"input": raw} if isinstance(raw, str) else raw
-        rows.append(_run_item(tracer, index, item, task, chosen, name, run_id, record))
+    prepared = [({"input": raw} if isinstance(raw, str) else raw) for raw in items]
+
+    def run(index: int) -> EvaluationRow:
+        return _run_item(tracer, index, prepared[index], task, chosen, name, run_id, record)
+
+    if max_workers == 1 or len(prepared) < 2:
+        rows = [run(index) for index in range(len(prepared))]
+    else:
+        with ThreadPoolExecutor(max_workers, thread_name_prefix="otel-feedback-eval") as pool:
+            rows = list(pool.map(run, range(len(prepared))))
     return EvaluationResult(name, run_id, rows)
 
 
@@ -160,7 +172,10 @@ def _run_item(
         names.EVALUATION_ITEM_INDEX: index,
     }
     with tracer.start_as_current_span(
-        names.EVALUATION_ITEM_SPAN_NAME, attributes=attributes, record_exception=False
+        names.EVALUATION_ITEM_SPAN_NAME,
+        context=Context(),  # a trace of its own, even inside the caller's span
+        attributes=attributes,
+        record_exception=False,
     ) as span:
         span_context = span.get_span_context()
         if span_context.is_valid:

@@ -130,22 +130,51 @@ class Levenshtein(Scorer):
         return self.result(self._similarity(output, expected))
 
 
+BLEU_TOKENIZERS = ("13a", "none", "intl", "char", "zh")
+"""sacrebleu tokenizers that work offline with no extra package (``13a`` is the default)."""
+
+
 class BLEU(Scorer):
     """Sentence BLEU of ``output`` against ``expected`` (one text or several), in [0, 1].
 
     ``sacrebleu.sentence_bleu(output, references).score / 100`` with sacrebleu's
-    defaults (13a tokenizer, exponential smoothing, effective order). Texts longer than
-    ``max_chars`` (default 50,000) are refused with an error.
+    defaults (13a tokenizer, exponential smoothing, effective order); ``lowercase``,
+    ``tokenize`` (one of :data:`BLEU_TOKENIZERS`), ``smooth_method`` and ``smooth_value`` are
+    ``sentence_bleu``'s options.
+    Texts longer than ``max_chars`` (default 50,000) are refused with an error.
     """
 
     default_max_chars = 50_000
 
-    def __init__(self, *, name: str | None = None, max_chars: int | None = -1) -> None:
+    def __init__(
+        self,
+        *,
+        lowercase: bool = False,
+        tokenize: str | None = None,
+        smooth_method: str = "exp",
+        smooth_value: float | None = None,
+        name: str | None = None,
+        max_chars: int | None = -1,
+    ) -> None:
         super().__init__(name=name, max_chars=max_chars)
         import sacrebleu  # noqa: PLC0415 - imported when used
 
-        # sentence_bleu()'s defaults, built once: the same numbers, twice as fast.
-        self._metric = sacrebleu.BLEU(effective_order=True)
+        if tokenize is not None and tokenize not in BLEU_TOKENIZERS:
+            raise ScorerConfigError(
+                f"BLEU: tokenize={tokenize!r} is not one of {', '.join(BLEU_TOKENIZERS)} "
+                "(the others need extra packages or download a model when first used)"
+            )
+        # What sentence_bleu() builds on every call, built once: the same numbers, faster.
+        try:
+            self._metric = sacrebleu.BLEU(
+                lowercase=_flag(lowercase, "lowercase"),
+                tokenize=tokenize,
+                smooth_method=smooth_method,
+                smooth_value=smooth_value,
+                effective_order=True,
+            )
+        except (AssertionError, KeyError, ValueError, TypeError) as error:
+            raise ScorerConfigError(f"BLEU: invalid option: {error!r}") from error
 
     def _compute(self, fields: Fields) -> Score:
         output = self.text(fields.output, "output")
@@ -163,7 +192,9 @@ class ROUGE(Scorer):
     """ROUGE F-measure of ``output`` against ``expected`` as ``rouge-score`` computes it.
 
     ``rouge_type`` is one of :data:`ROUGE_TYPES` (default ``rougeL``); ``use_stemmer`` is
-    passed to ``RougeScorer`` (default ``False``, its own default). Several references: the
+    passed to ``RougeScorer`` (default ``False``, its own default; ``rougeLsum`` takes
+    sentences as newline-separated, since splitting them would need NLTK data downloaded at
+    run time). Several references: the
     best F-measure (``score_multi``). ``rougeL``/``rougeLsum`` are quadratic in pure Python,
     so their texts are bounded by ``max_chars`` (default 4,000; n-gram types 50,000).
     """

@@ -7,6 +7,7 @@ to wait) in one place and the same for every endpoint.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     import openai
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
+_NO_KEY = "no-key"  # sent to a self-hosted endpoint when no key is configured
 _MAX_RETRY_AFTER = 30.0
 
 
@@ -32,8 +34,10 @@ class ChatEndpoint:
     """One OpenAI-compatible chat endpoint, shared by the calls of one judge.
 
     ``base_url`` and ``api_key`` default to the ``openai`` client's own environment
-    variables (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``). The client is built on first use, so
-    a missing key is reported as a failed judgement, not at import or construction.
+    variables (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``). A local server (vLLM, Ollama,
+    llama.cpp) needs no key: when a base URL is set and no key is, a placeholder is sent. The
+    client is built on first use, so a missing key for OpenAI itself is reported as a failed
+    judgement, not at import or construction.
     """
 
     def __init__(
@@ -71,10 +75,17 @@ class ChatEndpoint:
             if self._client is None:
                 import openai  # noqa: PLC0415 - heavy; imported on the first judgement
 
+                api_key = self._api_key
+                if (
+                    api_key is None
+                    and not os.environ.get("OPENAI_API_KEY")
+                    and (self.base_url or os.environ.get("OPENAI_BASE_URL"))
+                ):
+                    api_key = _NO_KEY
                 try:
                     self._client = openai.OpenAI(
                         base_url=self.base_url,
-                        api_key=self._api_key,
+                        api_key=api_key,
                         timeout=self.timeout,
                         max_retries=0,
                     )
