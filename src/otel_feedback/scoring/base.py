@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from abc import ABC, abstractmethod
@@ -75,6 +76,16 @@ class Scorer(ABC):
         :class:`Score` whose ``error`` says what went wrong and whose ``value`` is ``None``.
         """
         return self.score_fields(Fields(output, expected, input, context))
+
+    async def ascore(
+        self,
+        output: Any = None,
+        expected: Any = None,
+        input: Any = None,
+        context: Any = None,
+    ) -> Score:
+        """:meth:`score` in a worker thread, for asyncio code (a judge waits on the network)."""
+        return await asyncio.to_thread(self.score_fields, Fields(output, expected, input, context))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Score:
         """Same as :meth:`score`."""

@@ -28,7 +28,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from otel_feedback import conventions as names
 from otel_feedback.reporting import count, logger
 from otel_feedback.scoring.base import Scorer
-from otel_feedback.scoring.errors import ScorerConfigError
+from otel_feedback.scoring.errors import MissingInputError, ScorerConfigError
 from otel_feedback.scoring.spans import fields_of, has_io
 from otel_feedback.token import FeedbackToken
 
@@ -198,7 +198,12 @@ class OnlineScorer(SpanProcessor):
         self._wake_workers.set()
 
     def score_span(self, span: ReadableSpan) -> list[str | None]:
-        """Run every scorer on ``span`` now and record the results; returns the feedback ids."""
+        """Run every scorer on ``span`` now and record the results; returns the feedback ids.
+
+        A scorer that finds nothing to read on the span (``MissingInputError``) records
+        nothing (counted as ``scoring_not_applicable``); every other failure is recorded as an
+        error.
+        """
         context = span.context
         if context is None:
             return []
@@ -215,6 +220,11 @@ class OnlineScorer(SpanProcessor):
         recorded = []
         for scorer in self.scorers:
             result = scorer.score_fields(fields)
+            if isinstance(result.exception, MissingInputError):
+                # Not a failure: this span lacks what the scorer reads (no context for a
+                # Hallucination judge, no expected output for Equals). Nothing is recorded.
+                count("scoring_not_applicable")
+                continue
             recorded.append(result.log(target, tracer_provider=self.tracer_provider))
         return recorded
 

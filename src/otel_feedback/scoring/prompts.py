@@ -85,6 +85,8 @@ def user_message(instructions: str, blocks: Sequence[tuple[str, str]]) -> str:
     """The task followed by ``<tag>text</tag>`` blocks (tags are the field names)."""
     parts = [instructions, ""]
     for tag, text in blocks:
-        parts.append(f"<{tag}>\n{text}\n</{tag}>")
+        # A closing tag inside the data would end the block early: neutralize it.
+        safe = text.replace(f"</{tag}>", f"</ {tag}>")
+        parts.append(f"<{tag}>\n{safe}\n</{tag}>")
     parts.append('\nAnswer with the JSON object {"score": ..., "reason": ...} only.')
     return "\n".join(parts)
