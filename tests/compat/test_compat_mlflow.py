@@ -377,3 +377,23 @@ def test_bad_inputs_never_raise_into_the_application(global_wire: Wire) -> None:
     assert counts["invalid_value"] == 2  # the metadata, the dict given as an assessment
     assert sum(counts.values()) == 3, counts
     assert "internal_error" not in counts
+
+
+def test_feedback_inside_the_trace_is_on_the_root_span(global_wire: Wire) -> None:
+    @mlflow.trace
+    def chat(message: str) -> str:
+        trace_id = mlflow.get_active_trace_id()
+        assert trace_id is not None
+        mlflow.log_feedback(
+            trace_id=trace_id,
+            name="guardrail_passed",
+            value=True,
+            source=AssessmentSource(source_type="CODE", source_id="guard"),
+        )
+        return "hi"
+
+    chat("hello")
+    span = global_wire.one("chat")
+    assert span.attributes["feedback.guardrail_passed"] is True
+    assert only_event(span).attributes["feedback.source.id"] == "guard"
+    assert not feedback_spans(global_wire.receiver.spans), "written on the open span itself"

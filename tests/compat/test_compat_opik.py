@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -472,3 +473,61 @@ def test_bad_update_values_never_raise(global_wire: Wire) -> None:
     assert span.attributes["tag.tags"] == ("single-tag",)
     assert span.attributes["input.value"] == '{"ok": true}'
     assert fb.diagnostics() == {"invalid_value": 1}, "metadata=42 is reported"
+
+
+def test_log_traces_manually_snippet(global_wire: Wire) -> None:
+    # docs: tracing/log_traces, "Using the low-level Opik client" (its spans are never ended)
+    client = Opik(project_name="Opik client demo")
+    trace = client.trace(
+        name="my_trace",
+        input={"user_question": "Hello, how are you?"},
+        output={"response": "Comment ça va?"},
+    )
+    trace.span(
+        name="Add prompt template",
+        input={"text": "Hello, how are you?", "prompt_template": "Translate: {text}"},
+        output={"text": "Translate: Hello, how are you?"},
+        metadata={"prompt_template_version": "1.2"},
+    )
+    trace.span(
+        name="llm_call",
+        type="llm",
+        input={"prompt": "Translate: Hello, how are you?"},
+        output={"response": "Comment ça va?"},
+    )
+    trace.end()
+    spans = global_wire.wait(3)
+    root = global_wire.receiver.span_by_name("my_trace")
+    children = [span for span in spans if span.parent_span_id == root.span_id]
+    assert {span.name for span in children} == {"Add prompt template", "llm_call"}
+    for child in children:
+        assert child.end_time_unix_nano <= root.end_time_unix_nano, "ended with the trace"
+    llm = global_wire.receiver.span_by_name("llm_call")
+    assert llm.attributes["openinference.span.kind"] == "LLM"
+    assert json.loads(llm.attributes["output.value"]) == {"response": "Comment ça va?"}
+    template = global_wire.receiver.span_by_name("Add prompt template")
+    assert template.attributes["metadata.prompt_template_version"] == "1.2"
+    assert json.loads(root.attributes["input.value"]) == {"user_question": "Hello, how are you?"}
+
+
+def test_threads_snippet(global_wire: Wire) -> None:
+    # docs: tracing/log_chat_conversations (threads)
+
+    @opik.track
+    def chat_message(input: str, thread_id: str) -> str:
+        opik_context.update_current_trace(thread_id=thread_id)
+        return "Opik is an Open Source GenAI platform"
+
+    thread_id = str(uuid.uuid4())
+    chat_message("What is Opik ?", thread_id)
+    chat_message("Can you tell me more about the platform ?", thread_id)
+    Opik().get_threads_client().log_threads_feedback_scores(
+        scores=[{"id": thread_id, "name": "user_satisfaction", "value": 0.8}]
+    )
+    spans = global_wire.wait(3)
+    turns = [span for span in spans if span.name == "chat_message"]
+    assert len(turns) == 2
+    assert {span.attributes["session.id"] for span in turns} == {thread_id}
+    [record] = feedback_spans(spans)
+    assert record.attributes["session.id"] == thread_id
+    assert record.attributes["feedback.user_satisfaction"] == 0.8

@@ -165,3 +165,26 @@ def test_honeyhive_session_enriched_from_another_process(otlp_receiver: OTLPRece
     assert rating.attributes["feedback.rating"] == 5
     assert rating.attributes["feedback.comment"] == "solved my problem"
     assert timing.attributes["metrics.resolution_time_s"] == 42
+
+
+OPIK_CLIENT_SNIPPET = """
+import json
+from otel_feedback.compat.opik import Opik
+
+client = Opik(project_name="Opik client demo")
+trace = client.trace(name="my_trace", input={"user_question": "Hello, how are you?"})
+span = trace.span(name="llm_call", type="llm", input={"prompt": "Hello"})
+span.log_feedback_score("fluency", 0.9, reason="reads well")
+print(json.dumps({"trace_id": trace.id}))  # neither ended nor flushed: Opik logs them anyway
+"""
+
+
+def test_opik_manual_trace_left_open_is_exported_at_exit(otlp_receiver: OTLPReceiver) -> None:
+    printed = run_python(OPIK_CLIENT_SNIPPET, _env(otlp_receiver, "grpc"))
+    otlp_receiver.wait_for_spans(2)
+    root = otlp_receiver.span_by_name("my_trace")
+    llm = otlp_receiver.span_by_name("llm_call")
+    assert root.trace_id == printed["trace_id"]
+    assert llm.parent_span_id == root.span_id
+    assert llm.end_time_unix_nano <= root.end_time_unix_nano
+    assert only_event(llm).attributes["gen_ai.evaluation.explanation"] == "reads well"

@@ -11,7 +11,7 @@ import atexit
 import contextvars
 import datetime as dt
 import threading
-import weakref
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -56,7 +56,9 @@ CURRENT_TRACE: contextvars.ContextVar[Trace | None] = contextvars.ContextVar(
 )
 
 
-_open_spans: weakref.WeakSet[Span] = weakref.WeakSet()
+_open_spans: set[Span] = set()
+"""Manual traces and spans not ended yet (held here: Opik code often drops the handle)."""
+_open_lock = threading.Lock()
 _exit_hook_lock = threading.Lock()
 _exit_hook: list[bool] = []
 
@@ -64,7 +66,8 @@ _exit_hook: list[bool] = []
 def remember_open(span: Span) -> None:
     """Opik logs a manual trace or span even if ``end()`` is never called: remember it, to
     end it at ``flush()`` or at exit."""
-    _open_spans.add(span)
+    with _open_lock:
+        _open_spans.add(span)
     with _exit_hook_lock:
         if not _exit_hook:  # registered after the provider's own hook, so it runs first
             _exit_hook.append(True)
@@ -73,10 +76,12 @@ def remember_open(span: Span) -> None:
 
 def end_open_spans() -> None:
     """End the manual traces and spans still open (children before their trace)."""
-    for span in sorted(_open_spans, key=lambda item: isinstance(item, Trace)):
-        if span.otel_span.is_recording():
-            span.otel_span.end()
-    _open_spans.clear()
+    with _open_lock:
+        still_open = sorted(_open_spans, key=lambda item: isinstance(item, Trace))
+        _open_spans.clear()
+    now = time.time_ns()
+    for span in still_open:
+        span._finish(now)
 
 
 def to_ns(value: dt.datetime | None) -> int | None:
@@ -129,6 +134,7 @@ class Span:
     def __init__(self, otel_span: OtelSpan, trace_handle: Trace | None = None) -> None:
         self.otel_span = otel_span
         self._trace = trace_handle
+        self._children: list[Span] = []
         context = otel_span.get_span_context()
         self.trace_id = trace_id_hex(context.trace_id)
         self.span_id = span_id_hex(context.span_id)
@@ -279,6 +285,7 @@ class Span:
         )
         handle = Span(child, self._trace if self._trace is not None else _as_trace(self))
         remember_open(handle)
+        self._children.append(handle)
         if metadata is not None:
             fb.enrich_span(metadata=metadata, span=child)
         if error_info:
@@ -290,12 +297,25 @@ class Span:
         return handle
 
     def end(self, **fields: Any) -> None:
-        """Apply ``update(**fields)`` and end the span (at ``end_time`` if given)."""
+        """Apply ``update(**fields)`` and end the span (at ``end_time`` if given).
+
+        Child spans made with :meth:`span` and still open end with it (Opik's documentation
+        often leaves them open), so no child outlasts its parent.
+        """
         end_time = fields.get("end_time")
         if fields:
             self.update(**fields)
-        if self.otel_span.is_recording():
-            self.otel_span.end(end_time=to_ns(end_time))
+        self._finish(to_ns(end_time) or time.time_ns())
+
+    def _finish(self, end_ns: int) -> None:
+        if not self.otel_span.is_recording():
+            return
+        children, self._children = self._children, []
+        for child in children:
+            child._finish(end_ns)
+        self.otel_span.end(end_time=end_ns)
+        with _open_lock:
+            _open_spans.discard(self)
 
 
 def _as_trace(span: Span) -> Trace | None:
