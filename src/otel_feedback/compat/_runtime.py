@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import weakref
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
@@ -45,9 +46,23 @@ def ensure_provider(service_name: str | None = None) -> trace.TracerProvider:
     return provider
 
 
+_tracers: weakref.WeakKeyDictionary[trace.TracerProvider, dict[str, trace.Tracer]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def tracer(sdk: str) -> trace.Tracer:
-    """The tracer of one compat module (scope ``otel_feedback.compat.<sdk>``)."""
-    return ensure_provider().get_tracer(f"{COMPAT_SCOPE_PREFIX}.{sdk}", VERSION)
+    """The tracer of one compat module (scope ``otel_feedback.compat.<sdk>``), made once per
+    provider (the SDK's ``get_tracer`` costs as much as starting a span)."""
+    provider = ensure_provider()
+    try:
+        return _tracers[provider][sdk]
+    except KeyError:
+        made = provider.get_tracer(f"{COMPAT_SCOPE_PREFIX}.{sdk}", VERSION)
+        _tracers.setdefault(provider, {})[sdk] = made
+        return made
+    except TypeError:  # a provider that cannot be weakly referenced
+        return provider.get_tracer(f"{COMPAT_SCOPE_PREFIX}.{sdk}", VERSION)
 
 
 def flush(timeout_millis: int = 30_000) -> bool:

@@ -16,10 +16,11 @@ import datetime as dt
 import functools
 import inspect
 import json
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import AsyncIterator, Callable, Generator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar, cast
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
@@ -47,28 +48,26 @@ class Run:
     times, once per step of a generator. :meth:`finish` ends the span.
     """
 
+    __slots__ = ("_entered", "binders", "span")
+
     def __init__(self, span: Span, binders: Sequence[Binder] = ()) -> None:
         self.span = span
         self.binders = tuple(binders)
-        self._stacks: list[ExitStack] = []
+        self._entered: list[tuple[object, list[AbstractContextManager[object]]]] = []
 
     def __enter__(self) -> Span:
-        stack = ExitStack()
-        stack.enter_context(
-            trace.use_span(
-                self.span,
-                end_on_exit=False,
-                record_exception=False,
-                set_status_on_exception=False,
-            )
-        )
-        for binder in self.binders:
-            stack.enter_context(binder())
-        self._stacks.append(stack)
+        token = otel_context.attach(trace.set_span_in_context(self.span))
+        managers = [binder() for binder in self.binders]
+        for manager in managers:
+            manager.__enter__()
+        self._entered.append((token, managers))
         return self.span
 
     def __exit__(self, *exc_info: object) -> None:
-        self._stacks.pop().close()
+        token, managers = self._entered.pop()
+        for manager in reversed(managers):
+            manager.__exit__(None, None, None)
+        otel_context.detach(token)  # type: ignore[arg-type]
 
     def finish(self, error: BaseException | None = None) -> None:
         """Record ``error`` (if any) and end the span."""
@@ -144,11 +143,11 @@ def arguments(
     if signature is None:
         return {"args": list(args), "kwargs": dict(kwargs)}
     try:
-        bound = signature.bind_partial(*args, **kwargs)
+        given = signature.bind_partial(*args, **kwargs)
     except TypeError:
         return {"args": list(args), "kwargs": dict(kwargs)}
     captured: dict[str, Any] = {}
-    for position, (name, value) in enumerate(bound.arguments.items()):
+    for position, (name, value) in enumerate(given.arguments.items()):
         if (position == 0 and name in ("self", "cls")) or name in ignore:
             continue
         parameter = signature.parameters[name]
@@ -348,11 +347,18 @@ def decorator_or_call(
     return make
 
 
-@contextlib.contextmanager
-def bound(variable: Any, value: object) -> Iterator[None]:
+class bound:
     """``variable`` (a ``ContextVar``) set to ``value`` inside the block."""
-    token = variable.set(value)
-    try:
-        yield
-    finally:
-        variable.reset(token)
+
+    __slots__ = ("_token", "_value", "_variable")
+
+    def __init__(self, variable: Any, value: object) -> None:
+        self._variable = variable
+        self._value = value
+        self._token: Any = None
+
+    def __enter__(self) -> None:
+        self._token = self._variable.set(self._value)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._variable.reset(self._token)

@@ -135,9 +135,16 @@ class Span:
         self.otel_span = otel_span
         self._trace = trace_handle
         self._children: list[Span] = []
-        context = otel_span.get_span_context()
-        self.trace_id = trace_id_hex(context.trace_id)
-        self.span_id = span_id_hex(context.span_id)
+
+    @property
+    def trace_id(self) -> str:
+        """The trace id (32 hex digits)."""
+        return trace_id_hex(self.otel_span.get_span_context().trace_id)
+
+    @property
+    def span_id(self) -> str:
+        """The span id (16 hex digits)."""
+        return span_id_hex(self.otel_span.get_span_context().span_id)
 
     @property
     def id(self) -> str:
