@@ -42,7 +42,10 @@ def _state(feedback: fb.FeedbackSpanProcessor) -> tuple[Any, ...]:
     """Ended-span tables (both generations), roots (id, ended?), counts."""
     return (
         {k: v[0] for k, v in {**feedback._ended_old, **feedback._ended}.items()},
-        {k: (v[0], v[2] is not None) for k, v in feedback._roots.items()},
+        {
+            k: (v[0], v[2] is not None)
+            for k, v in {**feedback._roots_old, **feedback._roots}.items()
+        },
         feedback.tracked_counts,
     )
 
@@ -125,9 +128,10 @@ def test_direct_reads_and_public_properties_track_the_same(
         assert direct_state[1] == public_state[1]
         assert direct_state[2] == public_state[2]
     # Ended spans are kept in two generations of max_tracked_spans // 2 = 2: the newest
-    # 2 to 4 of them; the open root is the only open span tracked.
-    assert direct[0][2] == {"open": 1, "ended": 3, "roots": 3}
-    assert direct[1][2] == {"open": 0, "ended": 2, "roots": 3}
+    # 2 to 4 of them; roots in two generations of max_tracked_traces // 2 = 1: 1 or 2 of
+    # them; the open root is the only open span tracked.
+    assert direct[0][2] == {"open": 1, "ended": 3, "roots": 1}
+    assert direct[1][2] == {"open": 0, "ended": 2, "roots": 1}
     # The last root (left open) got its end remembered, both ways.
     assert all(ended for _, ended in direct[1][1].values())
     assert all(ended for _, ended in public[1][1].values())
@@ -146,17 +150,17 @@ def test_eviction_keeps_exactly_the_newest(
         counts = feedback.tracked_counts
         # Two generations of max_tracked_spans // 2 = 2: at least the 2 newest, never > 5.
         assert min(index + 1, 2) <= counts["ended"] <= 5
-        assert counts["roots"] == min(index + 1, 3)
+        assert min(index + 1, 1) <= counts["roots"] <= 3
         newest = [s.get_span_context().span_id for s in ended[-counts["ended"] :]]
         assert list({**feedback._ended_old, **feedback._ended}) == newest
-    assert list(feedback._roots) == [s.get_span_context().trace_id for s in ended[-3:]]
+    roots = list({**feedback._roots_old, **feedback._roots})
+    assert roots == [s.get_span_context().trace_id for s in ended[-len(roots) :]]
     kept = feedback.tracked_counts["ended"]
     for span in ended[-kept:]:
         context = span.get_span_context()
         assert feedback.end_time_of(context.trace_id, context.span_id) == span.end_time
     gone = ended[-6].get_span_context()
     assert feedback.end_time_of(gone.trace_id, gone.span_id) is None
-    assert len(feedback._roots_order) == 3
 
 
 def _started_ids(tracer: trace.Tracer, context: otel_context.Context | None) -> dict[str, Any]:

@@ -57,8 +57,7 @@ def enrich_span(
     if not attributes:
         return
     target_span = span if span is not None else trace.get_current_span()
-    span_context = target_span.get_span_context()
-    if not span_context.is_valid:
+    if not target_span.is_recording() and not target_span.get_span_context().is_valid:
         report(
             "no_target",
             InvalidTargetError(
@@ -67,7 +66,7 @@ def enrich_span(
             ),
         )
         return
-    delivery.deliver(delivery.target_of(target_span), attributes, span=target_span)
+    delivery.deliver_to_span(target_span, attributes)
 
 
 @guarded(None)

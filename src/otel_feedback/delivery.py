@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
@@ -45,6 +45,7 @@ __all__ = [
     "Target",
     "add_record_observer",
     "deliver",
+    "deliver_to_span",
     "remove_record_observer",
     "resolve",
     "root_span_id",
@@ -184,6 +185,18 @@ def track(span: ApiSpan) -> None:
 # -- 2. route, 3. write or emit ----------------------------------------------------------------
 
 
+def deliver_to_span(span: ApiSpan, state: Attributes) -> None:
+    """``enrich_span``'s route: straight onto ``span`` while it records (the hot path), else
+    the general route of :func:`deliver`."""
+    if span.is_recording():
+        overflow = _sdk.write(cast(Any, span), state)
+        if overflow is not None:  # None: it ended meanwhile
+            if overflow:
+                _spill(target_of(span), overflow, len(state), None)
+            return
+    deliver(target_of(span), state, span=span)
+
+
 def deliver(
     target: Target,
     state: Attributes,
@@ -208,8 +221,7 @@ def deliver(
         overflow = _sdk.write(open_span, state, event, annotation=annotation)
         if overflow is not None:  # None: it ended meanwhile, so it gets a late span below
             if overflow:
-                _report_overflow(len(overflow), len(state) + len(annotation or ()))
-                emitter.span(target, overflow, None, now_ns(), tracer_provider)
+                _spill(target, overflow, len(state) + len(annotation or ()), tracer_provider)
             if feedback is not None:
                 emitter.log(target, _log_attributes(feedback), now_ns(), feedback.given_at_ns)
                 _observe(feedback, target, open_span)
@@ -230,6 +242,26 @@ def deliver(
         emitter.log(target, _log_attributes(feedback), at_ns, feedback.given_at_ns)
         _observe(feedback, target, None)
     return True
+
+
+def _spill(
+    target: Target,
+    overflow: Attributes,
+    total: int,
+    tracer_provider: trace.TracerProvider | None,
+) -> None:
+    """What did not fit on an open span goes onto a ``feedback`` child span, and is said."""
+    count("attribute_budget", len(overflow))
+    logger.warning(
+        "%d of %d feedback attributes did not fit under the span's attribute limit; they are "
+        "on a 'feedback' child span instead (raise OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT to keep "
+        "them on the span)",
+        len(overflow),
+        total,
+    )
+    owner = REGISTRY.owner(target.trace_id, target.span_id)
+    emitter = owner.emitter if owner is not None else _DEFAULT_EMITTER
+    emitter.span(target, overflow, None, now_ns(), tracer_provider)
 
 
 def _open_span(target: Target, span: ApiSpan | None, owner: FeedbackSpanProcessor | None) -> Any:
@@ -293,15 +325,3 @@ def _observe(feedback: Feedback, target: Target, span: ApiSpan | None) -> None:
         except Exception:  # noqa: BLE001, PERF203 - an observer must not stop delivery
             count("internal_error")
             logger.exception("feedback record observer %r failed", observer)
-
-
-def _report_overflow(overflowing: int, total: int) -> None:
-    """Log that some attributes went onto a ``feedback`` child span for lack of room."""
-    count("attribute_budget", overflowing)
-    logger.warning(
-        "%d of %d feedback attributes did not fit under the span's attribute limit; they are "
-        "on a 'feedback' child span instead (raise OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT to keep "
-        "them on the span)",
-        overflowing,
-        total,
-    )

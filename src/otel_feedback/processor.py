@@ -54,9 +54,10 @@ class FeedbackSpanProcessor(SpanProcessor):
     """Add with ``provider.add_span_processor(FeedbackSpanProcessor())``, in any order.
 
     Args:
-        max_tracked_spans: spans tracked for feedback tokens, open or recently ended (the
-            newest are kept).
-        max_tracked_traces: recent traces whose local root span is remembered.
+        max_tracked_spans: bound of the tables of spans a token was issued for and of recently
+            ended spans (each keeps between the newest half and all of that many).
+        max_tracked_traces: recent traces whose local root span is remembered (between the
+            newest half and all of that many).
         tracer_provider: the provider this processor is added to, through which late
             feedback for its spans is emitted; default the global one (``configure()``
             passes the provider it builds).
@@ -94,9 +95,10 @@ class FeedbackSpanProcessor(SpanProcessor):
         self._order: deque[int] = deque()
         self._lock = threading.Lock()
         # Local roots of recent traces: trace id -> [root span id, open Span or None,
-        # end time or None].
+        # end time or None], in two generations like the ended spans.
         self._roots: dict[int, list[Any]] = {}
-        self._roots_order: deque[int] = deque()
+        self._roots_old: dict[int, list[Any]] = {}
+        self._roots_generation = max(1, max_tracked_traces // 2)
         self._last_identity: tuple[Any, str | None, str | None] = (None, None, None)
         self._shut_down = False
         REGISTRY.add(self)
@@ -132,7 +134,7 @@ class FeedbackSpanProcessor(SpanProcessor):
             if span_context is None:
                 return
             span_id = span_context[1]
-            root = self._roots.get(span_context[0])
+            root = self._roots.get(span_context[0]) or self._roots_old.get(span_context[0])
             if root is not None and root[0] == span_id:
                 root[1], root[2] = None, fields._end_time or 0
             ended = (span_context[0], fields._end_time or 0)
@@ -149,13 +151,17 @@ class FeedbackSpanProcessor(SpanProcessor):
         roots = self._roots
         known = roots.get(trace_id)
         if known is None:
+            known = self._roots_old.get(trace_id)
+        if known is None:
             roots[trace_id] = [span_id, span, None]
-            order = self._roots_order
-            order.append(trace_id)
-            if len(order) > self.max_tracked_traces:
-                roots.pop(order.popleft(), None)
+            if len(roots) >= self._roots_generation:
+                self._roots_old, self._roots = roots, {}
         elif known[2] is not None:  # the trace's earlier local root ended: this one is current
             known[0], known[1], known[2] = span_id, span, None
+
+    def _root(self, trace_id: int) -> list[Any] | None:
+        root = self._roots.get(trace_id)
+        return root if root is not None else self._roots_old.get(trace_id)
 
     def shutdown(self) -> None:
         """Forget everything tracked, stop tracking, leave the registry; flush our log records."""
@@ -168,7 +174,7 @@ class FeedbackSpanProcessor(SpanProcessor):
         self._ended.clear()
         self._ended_old.clear()
         self._roots.clear()
-        self._roots_order.clear()
+        self._roots_old.clear()
         self._last_identity = (None, None, None)
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
@@ -200,7 +206,7 @@ class FeedbackSpanProcessor(SpanProcessor):
         entry = self._spans.get(span_id)
         if entry is not None and entry.__class__ is not tuple:
             return entry if entry.get_span_context().trace_id == trace_id else None
-        root = self._roots.get(trace_id)
+        root = self._root(trace_id)
         if root is not None and root[0] == span_id and root[1] is not None:
             span: Span = root[1]
             return span
@@ -213,14 +219,14 @@ class FeedbackSpanProcessor(SpanProcessor):
             entry = self._ended.get(span_id) or self._ended_old.get(span_id)
         if entry is not None and entry[0] == trace_id and entry[1]:
             return int(entry[1])
-        root = self._roots.get(trace_id)
+        root = self._root(trace_id)
         if root is not None and root[0] == span_id and root[2]:
             return int(root[2])
         return None
 
     def root_of(self, trace_id: int) -> RootInfo | None:
         """The local root span of a recent trace, if remembered."""
-        root = self._roots.get(trace_id)
+        root = self._root(trace_id)
         return RootInfo(root[0], root[2]) if root is not None else None
 
     def find_span(self, span_id: int) -> tuple[int, int | None] | None:
@@ -232,14 +238,14 @@ class FeedbackSpanProcessor(SpanProcessor):
             entry = self._ended.get(span_id) or self._ended_old.get(span_id)
         if entry is not None:
             return int(entry[0]), int(entry[1]) or None
-        for trace_id, root in list(self._roots.items()):
+        for trace_id, root in [*self._roots_old.items(), *self._roots.items()]:
             if root[0] == span_id:
                 return trace_id, root[2]
         return None
 
     def knows(self, trace_id: int, span_id: int | None) -> bool:
         """Whether this processor tracks the span or the root of its trace."""
-        return trace_id in self._roots or (
+        return trace_id in self._roots or trace_id in self._roots_old or (
             span_id is not None
             and (span_id in self._spans or span_id in self._ended or span_id in self._ended_old)
         )
@@ -249,7 +255,7 @@ class FeedbackSpanProcessor(SpanProcessor):
         """How many open spans, ended spans and roots are held (for tests and monitoring)."""
         entries = list(self._spans.values())
         tokened_open = sum(1 for entry in entries if entry.__class__ is not tuple)
-        roots = list(self._roots.values())
+        roots = [*self._roots_old.values(), *self._roots.values()]
         open_roots = sum(1 for root in roots if root[1] is not None)
         return {
             "open": tokened_open + open_roots,
