@@ -46,7 +46,7 @@ PROTOCOLS: tuple[Proto, ...] = ("grpc", "http")
 EVENT = "gen_ai.evaluation.result"
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
-# Every attribute DESIGN.md §3 lists for the gen_ai.evaluation.result event.
+# Every attribute docs/DESIGN.md §3 lists for the gen_ai.evaluation.result event.
 EVENT_KEYS = (
     "gen_ai.evaluation.name",
     "gen_ai.evaluation.score.value",
@@ -189,7 +189,7 @@ def only_event(span: ReceivedSpan, name: str = EVENT) -> ReceivedEvent:
 def assert_late_feedback_span(
     feedback: ReceivedSpan, target: ReceivedSpan, *, inside: bool = True
 ) -> None:
-    """The shape DESIGN.md §3 gives a late ``feedback`` span for ``target``."""
+    """The shape docs/DESIGN.md §3 gives a late ``feedback`` span for ``target``."""
     assert feedback.name == "feedback"
     assert feedback.trace_id == target.trace_id
     assert feedback.parent_span_id == target.span_id

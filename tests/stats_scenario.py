@@ -207,7 +207,7 @@ def expected_rows(
     until: dt.datetime | None = None,
     top: int = 5,
 ) -> list[dict[str, Any]]:
-    """The rows DESIGN.md §8 defines, computed exactly from what was recorded."""
+    """The rows docs/DESIGN.md §8 defines, computed exactly from what was recorded."""
     cells: dict[tuple[str, str | None, str | None], list[Any]] = defaultdict(list)
     for unit in truth.units.values():
         if since is not None and unit.start_ns < ns(since):

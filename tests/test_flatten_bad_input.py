@@ -3,7 +3,7 @@
 Inputs that the rules cannot represent faithfully (cycles, containers beyond the depth limits,
 empty keys, keys or values without a ``str()``, unknown objects) are, in the default mode,
 repaired or dropped, logged on the ``otel_feedback`` logger and counted; in strict mode (the
-argument, or ``OTEL_FEEDBACK_STRICT=true``) they raise the typed error. Inputs that DESIGN.md
+argument, or ``OTEL_FEEDBACK_STRICT=true``) they raise the typed error. Inputs that docs/DESIGN.md
 §4 converts by rule (big ints, non-finite floats, ``None``, dotted and non-str keys, bytes,
 datetimes, models, ...) are converted exactly, silently, and the same in strict mode.
 """

@@ -1,4 +1,4 @@
-"""``unflatten``, the HoneyHive example, and the properties of DESIGN.md §4.
+"""``unflatten``, the HoneyHive example, and the properties of docs/DESIGN.md §4.
 
 * The law: ``unflatten(flatten(x, prefix="feedback"), prefix="feedback") == x`` for JSON-like
   ``x`` within the limits (keys non-empty, dot-free, not all digits; no empty mapping; no None).

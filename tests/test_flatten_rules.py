@@ -1,4 +1,4 @@
-"""DESIGN.md §4 flattening rules: one test per rule, each asserting the exact attributes."""
+"""docs/DESIGN.md §4 flattening rules: one test per rule, each asserting the exact attributes."""
 
 from __future__ import annotations
 

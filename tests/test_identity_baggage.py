@@ -1,4 +1,4 @@
-"""Identity from W3C baggage (DESIGN.md §14): opt-in, explicit using_session wins, values
+"""Identity from W3C baggage (docs/DESIGN.md §14): opt-in, explicit using_session wins, values
 validated and bounded; and the helpers that put identity into baggage on the calling side."""
 
 from __future__ import annotations

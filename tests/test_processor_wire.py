@@ -168,7 +168,7 @@ def test_long_lived_root_end_is_remembered_after_open_table_eviction(
     wires: WireFactory,
 ) -> None:
     """A root that outlives max_tracked_spans children must still have its end remembered,
-    or trace feedback after it lands at 'now' and stretches the trace (DESIGN §3)."""
+    or trace feedback after it lands at 'now' and stretches the trace (docs/DESIGN.md §3)."""
     wire = wires("grpc", max_tracked_spans=10, max_tracked_traces=50)
     tracer = wire.tracer
     with tracer.start_as_current_span("long-root") as root:

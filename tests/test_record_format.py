@@ -1,4 +1,4 @@
-"""The identity and time formats of each feedback record (DESIGN.md §3)."""
+"""The identity and time formats of each feedback record (docs/DESIGN.md §3)."""
 
 from __future__ import annotations
 

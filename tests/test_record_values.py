@@ -1,4 +1,4 @@
-"""What log_feedback accepts since the compat work (DESIGN.md §5, §12, §13), over the wire:
+"""What log_feedback accepts since the compat work (docs/DESIGN.md §5, §12, §13), over the wire:
 programming errors raise TypeError in every mode; failed evaluations (error=); ISO 8601
 timestamps; numeric-string scores; AI_JUDGE; client ids; metadata that is not a mapping;
 OpenInference annotations on open and late spans; the late span's searchable fields."""

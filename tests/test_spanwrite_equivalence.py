@@ -1,5 +1,5 @@
 """``_spanwrite.write``: the fast path, the public fallback and plain ``set_attributes`` /
-``add_event`` give identical spans on the wire (DESIGN §5)."""
+``add_event`` give identical spans on the wire (docs/DESIGN.md §5)."""
 
 from __future__ import annotations
 

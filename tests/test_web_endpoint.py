@@ -1,5 +1,5 @@
-"""POST /feedback over the ASGI app: every status DESIGN §10 names, with its reason, and what
-arrives at the OTLP receiver for the accepted ones."""
+"""POST /feedback over the ASGI app: every status docs/DESIGN.md §10 names, with its reason, and
+what arrives at the OTLP receiver for the accepted ones."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Zero-code setup (DESIGN.md §14): an app with no OpenTelemetry setup, run under
+"""Zero-code setup (docs/DESIGN.md §14): an app with no OpenTelemetry setup, run under
 ``opentelemetry-instrument`` with ``OTEL_PYTHON_CONFIGURATOR=otel_feedback``, receiving a
 ``traceparent`` and ``baggage``; its spans and feedback are read back over OTLP."""
 

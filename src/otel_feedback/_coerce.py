@@ -1,4 +1,4 @@
-"""One conversion step for values that are not plain attribute types (DESIGN.md §4 leaves).
+"""One conversion step for values that are not plain attribute types (docs/DESIGN.md §4 leaves).
 
 :func:`coerce` turns an Enum, datetime, UUID, Decimal, path, bytes, dataclass, NamedTuple,
 attrs class, pydantic model, set or other collection into something simpler (a primitive,

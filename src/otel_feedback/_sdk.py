@@ -1,4 +1,4 @@
-"""The one module that touches OpenTelemetry SDK internals (DESIGN.md §5).
+"""The one module that touches OpenTelemetry SDK internals (docs/DESIGN.md §5).
 
 What it does with them, each feature-detected with a fallback to the public API and proven
 equivalent by tests (``tests/test_spanwrite_equivalence.py``, ``test_processor_fastpath.py``):

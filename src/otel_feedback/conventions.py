@@ -1,4 +1,4 @@
-"""Every name otel-feedback puts on the wire or reads from the environment (DESIGN.md §3).
+"""Every name otel-feedback puts on the wire or reads from the environment (docs/DESIGN.md §3).
 
 Attribute keys, the event and span names, the instrumentation scope and the
 ``OTEL_FEEDBACK_*`` variables are defined here and nowhere else, so a backend, a query or a

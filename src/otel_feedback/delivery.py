@@ -1,4 +1,4 @@
-"""One route for every write (DESIGN.md §3): onto the open span, else a late span / log record.
+"""One route for every write (docs/DESIGN.md §3): onto the open span, else a late span / log record.
 
 Every helper of :mod:`otel_feedback.api` ends here, after :mod:`otel_feedback.record` has
 validated and shaped its data:
@@ -282,7 +282,7 @@ def _late_time(
     owner: FeedbackSpanProcessor | None,
     issued_at_ns: int | None,
 ) -> int:
-    """Where a late feedback span goes: inside the target's lifetime (DESIGN.md §3).
+    """Where a late feedback span goes: inside the target's lifetime (docs/DESIGN.md §3).
 
     The token's issue time, else the target's remembered end, else the end of its trace's
     local root (still inside the trace), else now. Never after a known end.

@@ -2,7 +2,7 @@
 
 A ``feedback`` span is zero-duration, in the target's trace, child of the target (a remote
 parent context) with a link to it, placed at ``at_ns`` — a moment inside the target's
-lifetime — so it never stretches the trace's latency (DESIGN.md §3). An :class:`Emitter`
+lifetime — so it never stretches the trace's latency (docs/DESIGN.md §3). An :class:`Emitter`
 holds where they go: the tracer provider, and the logger provider when log records are on.
 """
 

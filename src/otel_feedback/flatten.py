@@ -1,4 +1,4 @@
-"""Nested values to flat OpenTelemetry attributes and back (DESIGN.md §4).
+"""Nested values to flat OpenTelemetry attributes and back (docs/DESIGN.md §4).
 
 Rules, in the order they apply:
 

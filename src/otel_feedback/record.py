@@ -1,4 +1,4 @@
-"""One feedback, validated at the boundary and shaped as attributes (DESIGN.md §3, §12).
+"""One feedback, validated at the boundary and shaped as attributes (docs/DESIGN.md §3, §12).
 
 :func:`build_feedback` checks the name, value, label, reason, kind, source, timestamp, id and
 metadata, then returns a :class:`Feedback`: the state attributes (``feedback.<name>``), the

@@ -95,7 +95,7 @@ def _is_call_error(error: TypeError) -> bool:
 
 
 def guarded(default: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """The guard of every public helper (DESIGN.md §5).
+    """The guard of every public helper (docs/DESIGN.md §5).
 
     The keyword ``strict`` (if passed) sets strict mode for the call. Typed errors reach
     the caller in strict mode only; a call with an unknown keyword or the wrong number of

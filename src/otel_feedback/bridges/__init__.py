@@ -1,4 +1,4 @@
-"""Feedback in the backends' native views (DESIGN.md §12).
+"""Feedback in the backends' native views (docs/DESIGN.md §12).
 
 - :class:`otel_feedback.bridges.phoenix.PhoenixAnnotationExporter` (extra ``[phoenix]``):
   Phoenix span and trace annotations.

@@ -1,6 +1,6 @@
 """Feedback records read back from spans: what the bridges mirror into native views.
 
-A record is one ``gen_ai.evaluation.result`` event (DESIGN.md §3) with the span it rates:
+A record is one ``gen_ai.evaluation.result`` event (docs/DESIGN.md §3) with the span it rates:
 the span that carries the event, or — for a late ``feedback`` span — its parent. A late
 ``feedback`` span without a parent rates the whole trace (its root was unknown).
 

@@ -1,4 +1,4 @@
-"""Opik-, MLflow- and HoneyHive-shaped entry points on top of otel-feedback (DESIGN.md §13).
+"""Opik-, MLflow- and HoneyHive-shaped entry points on top of otel-feedback (docs/DESIGN.md §13).
 
 Change only the import lines of code written for those SDKs::
 

@@ -1,6 +1,6 @@
 """Feedback as numbers: read spans back from a trace store and measure the feedback.
 
-``otel-feedback stats SOURCE`` (extra ``[stats]``) — see DESIGN.md §8. Sources: OTLP JSON
+``otel-feedback stats SOURCE`` (extra ``[stats]``) — see docs/DESIGN.md §8. Sources: OTLP JSON
 Lines files (``file:``), Phoenix (``phoenix://``) and the OTel Collector's ClickHouse table
 (``clickhouse://``). The unit is the rated span; late feedback is folded in by
 ``feedback.timestamp``, later wins.

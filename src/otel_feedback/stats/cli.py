@@ -1,4 +1,4 @@
-"""``otel-feedback stats SOURCE``: measure the feedback in a trace store (DESIGN.md §8)."""
+"""``otel-feedback stats SOURCE``: measure the feedback in a trace store (docs/DESIGN.md §8)."""
 
 from __future__ import annotations
 

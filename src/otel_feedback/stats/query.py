@@ -1,6 +1,6 @@
 """What to measure and what comes out: the query, the measures per type, one row per cell.
 
-Shared by every source (DESIGN.md §8). A source turns a :class:`Query` into rows whose
+Shared by every source (docs/DESIGN.md §8). A source turns a :class:`Query` into rows whose
 ``measures`` hold exactly the names in :data:`MEASURES` for the row's type; everything a
 source skipped is counted in :class:`Skipped` and reported with the result.
 """
@@ -23,7 +23,7 @@ MEASURES: dict[str, tuple[str, ...]] = {
     "number": ("count", "sum", "avg", "median", "min", "max", "p95", "p98", "p99"),
     "string": ("count", "distinct", "top"),
 }
-"""The measures of each field type, in output order (normative, DESIGN.md §8)."""
+"""The measures of each field type, in output order (normative, docs/DESIGN.md §8)."""
 
 PERCENTILES = {"p95": 0.95, "p98": 0.98, "p99": 0.99}
 """Percentile measures: linear interpolation between closest ranks (numpy's default)."""

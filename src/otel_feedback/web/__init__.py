@@ -5,7 +5,7 @@
 * ``otel-feedback serve`` — the endpoint alone, served by uvicorn, exporting through
   :func:`otel_feedback.configure`.
 
-Each serves ``POST /feedback`` (one record or a list; answers as DESIGN §10 says) and
+Each serves ``POST /feedback`` (one record or a list; answers as docs/DESIGN.md §10 says) and
 ``GET /feedback.js``, the browser client. Tokens must be signed (``OTEL_FEEDBACK_TOKEN_SECRET``
 or ``secret=``) unless ``allow_unsigned=True``, and are refused past their maximum age.
 """

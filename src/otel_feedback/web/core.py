@@ -6,11 +6,11 @@ way. A request goes through :meth:`FeedbackEndpoint.check` before its body is re
 content type, declared size, rate limit per client) and :meth:`FeedbackEndpoint.submit` after
 (JSON, fields, tokens, rate limit per token, idempotency, then ``log_feedback``).
 
-Status codes (DESIGN §10): 202 recorded, with the ids; 400 malformed JSON; 401 token unsigned,
-forged or signed with another secret; 403 origin not allowed; 410 token past its maximum age;
-413 body or record count too large; 415 content type; 422 a field invalid (named); 429 rate
-limit (``Retry-After``); 503 the server cannot record (no ``TracerProvider``). Nothing a client
-sends yields a 500.
+Status codes (docs/DESIGN.md §10): 202 recorded, with the ids; 400 malformed JSON; 401 token
+unsigned, forged or signed with another secret; 403 origin not allowed; 410 token past its
+maximum age; 413 body or record count too large; 415 content type; 422 a field invalid (named);
+429 rate limit (``Retry-After``); 503 the server cannot record (no ``TracerProvider``). Nothing
+a client sends yields a 500.
 """
 
 from __future__ import annotations

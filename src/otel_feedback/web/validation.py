@@ -18,7 +18,7 @@ from typing import Any
 from otel_feedback.web.config import RequestLimits
 
 FIELDS = frozenset({"token", "name", "value", "reason", "label", "kind", "id"})
-"""The fields of one record (DESIGN §10)."""
+"""The fields of one record (docs/DESIGN.md §10)."""
 KINDS = frozenset({"explicit", "implicit"})
 _NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 _ID = re.compile(r"[0-9a-f]{32}")

@@ -13,7 +13,7 @@ from otel_feedback.stats.query import Query, Result, Skipped
 from otel_feedback.stats.sources.base import SourceError, SourceURL
 
 SCHEMES = ("file", "phoenix", "clickhouse")
-"""The source URL schemes understood (DESIGN.md §8)."""
+"""The source URL schemes understood (docs/DESIGN.md §8)."""
 
 USAGE = (
     "SOURCE is file:PATH (OTLP JSON Lines, .gz, or a directory), "
