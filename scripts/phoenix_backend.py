@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Arize Phoenix as a local OTLP backend for the tests and the demo (stdlib only).
+"""Arize Phoenix as a local OTLP backend for the tests and the demo.
 
-Importable from the system ``python3`` and from inside ``.venv``::
+Installing and serving need only the standard library, so this file is importable from the
+system ``python3``; reading spans back uses ``arize-phoenix-client`` (installed in ``.venv``)::
 
     from phoenix_backend import PhoenixServer, ensure_phoenix
 
@@ -19,13 +20,14 @@ under ``${OTEL_FEEDBACK_CACHE_DIR:-~/.cache/otel-feedback}`` because it pins its
 OpenTelemetry versions. A server is started through a small watchdog process
 (``local_server.py _watchdog``) that stops Phoenix when the process that started it dies.
 
-REST read-back (Phoenix 20.26.1): ``GET /v1/projects/{project}/spans`` returns
-``{"data": [span, ...], "next_cursor": str | None}``; each span is
-``{"id", "name", "context": {"trace_id", "span_id"}, "span_kind", "parent_id",
+Read-back (Phoenix 20.26.1) goes through ``arize-phoenix-client``'s ``spans.get_spans``,
+``traces.get_traces`` and ``sessions.list`` / ``sessions.get`` (:meth:`PhoenixServer.client`).
+Each span is ``{"id", "name", "context": {"trace_id", "span_id"}, "span_kind", "parent_id",
 "start_time", "end_time", "status_code", "status_message", "attributes", "events"}`` with
 attributes as a flat ``{"dotted.key": value}`` mapping (arrays as JSON lists) and events as
 ``[{"name", "timestamp", "attributes"}]``. Spans are ingested asynchronously: poll with
-:meth:`PhoenixServer.wait_for_spans`.
+:meth:`PhoenixServer.wait_for_spans`. ``get_json`` stays for REST calls the client does not
+cover.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ import argparse
 import os
 import sys
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ ENV_PHOENIX_BIN = "OTEL_FEEDBACK_PHOENIX_BIN"
 _IMPORT_CHECK = "import phoenix.server.main, phoenix.version as v; print(v.__version__)"
 LOG_NAME = "phoenix.log"
 DEFAULT_PROJECT = "default"
+_EVERYTHING = 1 << 40  # a "limit" that lets the client follow every page
 Span = dict[str, Any]
 
 __all__ = [
@@ -217,20 +219,31 @@ class PhoenixServer(LocalServer):
         env.update(self._extra_env)
         return env
 
-    # ----------------------------------------------------------------- REST client
+    # ----------------------------------------------------------------- read-back
 
     def _rest_error(self, status: int, message: str) -> RestError:
         return PhoenixRestError(status, message)
 
-    def _paginate(self, path: str, query: Mapping[str, Any]) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            page = self.get_json(path, {**query, "cursor": cursor})
-            items.extend(page.get("data") or [])
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return items
+    def client(self) -> Any:
+        """An ``arize-phoenix-client`` ``Client`` for this server (loopback, no proxy)."""
+        import httpx  # noqa: PLC0415 - in .venv, with arize-phoenix-client
+        from phoenix.client import Client  # noqa: PLC0415
+
+        if getattr(self, "_client", None) is None:
+            http = httpx.Client(base_url=self.base_url, trust_env=False, timeout=30)
+            self._client = Client(http_client=http)
+        return self._client
+
+    def _unless_missing(self, call: Callable[[Any], Any], missing: Any) -> Any:
+        """``call(client)``, or ``missing`` when Phoenix answers 404 (nothing there yet)."""
+        import httpx  # noqa: PLC0415
+
+        try:
+            return call(self.client())
+        except httpx.HTTPStatusError as error:
+            if error.response.status_code == 404:
+                return missing
+            raise PhoenixRestError(error.response.status_code, str(error)) from None
 
     def spans(
         self,
@@ -241,28 +254,27 @@ class PhoenixServer(LocalServer):
         parent_id: str | None = None,
         attribute: str | list[str] | None = None,
     ) -> list[Span]:
-        """All spans of ``project`` (optionally of one trace), oldest ingested first.
+        """All spans of ``project`` (optionally of one trace), via ``spans.get_spans``.
 
-        Uses ``GET /v1/projects/{project}/spans`` with server-side filters ``trace_id``,
-        ``name``, ``parent_id`` (``"null"`` for roots) and ``attribute`` (``"key:value"``,
-        repeatable), following ``next_cursor``. A project that has received nothing yet
-        gives ``[]``.
+        Server-side filters: ``trace_id``, ``name``, ``parent_id`` (``"null"`` for roots) and
+        ``attribute`` (``"key:value"``, repeatable; the value matches a stored string). A
+        project that has received nothing yet gives ``[]``.
         """
-        query: dict[str, Any] = {
-            "limit": 1000,
-            "order": "asc",
-            "trace_id": trace_id,
-            "name": name,
-            "parent_id": parent_id,
-            "attribute": attribute,
-        }
-        path = f"/v1/projects/{urllib.parse.quote(project, safe='')}/spans"
-        try:
-            return self._paginate(path, query)
-        except PhoenixRestError as error:
-            if error.status == 404:  # project not created yet
-                return []
-            raise
+        pairs = [attribute] if isinstance(attribute, str) else list(attribute or [])
+        attributes = dict(pair.split(":", 1) for pair in pairs) or None
+        found: list[Span] = self._unless_missing(
+            lambda client: client.spans.get_spans(
+                project_identifier=project,
+                trace_ids=[trace_id] if trace_id else None,
+                name=name,
+                parent_id=parent_id,
+                attributes=attributes,
+                limit=_EVERYTHING,
+                timeout=30,
+            ),
+            [],
+        )
+        return found
 
     def wait_for_spans(
         self,
@@ -297,43 +309,39 @@ class PhoenixServer(LocalServer):
             time.sleep(interval)
 
     def sessions(self, project: str = DEFAULT_PROJECT) -> list[dict[str, Any]]:
-        """Sessions of ``project`` (``GET /v1/projects/{project}/sessions``).
+        """Sessions of ``project`` (``sessions.list``).
 
         Phoenix groups traces into sessions by the ``session.id`` span attribute. Each item:
         ``{"id", "session_id", "project_id", "start_time", "end_time",
         "traces": [{"id", "trace_id", "start_time", "end_time"}], "token_count_*"}``.
         """
-        path = f"/v1/projects/{urllib.parse.quote(project, safe='')}/sessions"
-        try:
-            return self._paginate(path, {"limit": 1000})
-        except PhoenixRestError as error:
-            if error.status == 404:
-                return []
-            raise
+        found: list[dict[str, Any]] = self._unless_missing(
+            lambda client: client.sessions.list(project_name=project, timeout=30), []
+        )
+        return found
 
     def session(self, session_id: str) -> dict[str, Any] | None:
-        """One session by its ``session.id`` (``GET /v1/sessions/{id}``), or None."""
-        try:
-            answer = self.get_json(f"/v1/sessions/{urllib.parse.quote(session_id, safe='')}")
-        except PhoenixRestError as error:
-            if error.status == 404:
-                return None
-            raise
-        data: dict[str, Any] = answer["data"]
-        return data
+        """One session by its ``session.id`` (``sessions.get``), or None."""
+        found: dict[str, Any] | None = self._unless_missing(
+            lambda client: client.sessions.get(session_id=session_id, timeout=30), None
+        )
+        return found
 
     def traces(
         self, project: str = DEFAULT_PROJECT, *, session_id: str | None = None
     ) -> list[dict[str, Any]]:
-        """Traces of ``project`` with their start/end (``GET /v1/projects/{p}/traces``)."""
-        path = f"/v1/projects/{urllib.parse.quote(project, safe='')}/traces"
-        query = {"limit": 1000, "session_identifier": session_id, "include_spans": "true"}
-        try:
-            return self._paginate(path, query)
-        except PhoenixRestError as error:
-            if error.status == 404:
-                return []
-            raise
+        """Traces of ``project`` with their spans and start/end (``traces.get_traces``)."""
+        found: list[dict[str, Any]] = self._unless_missing(
+            lambda client: client.traces.get_traces(
+                project_identifier=project,
+                session_id=session_id,
+                include_spans=True,
+                limit=_EVERYTHING,
+                timeout=30,
+            ),
+            [],
+        )
+        return found
 
 
 class PhoenixRestError(RestError, PhoenixError):

@@ -145,14 +145,16 @@ rated AS (
            min(toUnixTimestamp64Nano(Timestamp)) AS own_start,
            any({own_group}) AS own_group, any({res_group}) AS res_group
     FROM {source}
-    WHERE (TraceId, SpanId) IN (SELECT trace_id, target FROM latest) AND NOT {late}
+    WHERE NOT {late} AND (
+        ParentSpanId = ''
+        OR arrayExists(k -> match(k, {field_re}), mapKeys(SpanAttributes))
+        OR (TraceId, SpanId) IN (SELECT TraceId, ParentSpanId FROM {source} WHERE {late}))
     GROUP BY TraceId, SpanId
 ),
 roots AS (
     SELECT TraceId AS trace_id, argMin({own_group}, Timestamp) AS root_group
     FROM {source}
     WHERE ParentSpanId = '' AND NOT {late} AND {"1" if group else "0"}
-          AND TraceId IN (SELECT trace_id FROM latest)
     GROUP BY TraceId
 ),
 windowed AS (
@@ -176,19 +178,7 @@ typed AS (
             'string') AS type
     FROM windowed
 ),
-tops AS (
-    SELECT field, grp, bucket_ns,
-           arraySlice(arraySort(x -> (-x.2, x.1), groupArray((value, n))), 1, {int(query.top)})
-               AS top
-    FROM (
-        SELECT field, grp, bucket_ns, value, count() AS n FROM typed
-        WHERE type = 'string' AND values > 0 GROUP BY field, grp, bucket_ns, value
-    )
-    GROUP BY field, grp, bucket_ns
-)
-SELECT c.field, c.type, c.grp, c.bucket_ns, c.count, c.n_true, c.n_false, c.sum, c.avg,
-       c.median, c.min, c.max, c.p95, c.p98, c.p99, c.distinct, t.top, c.arrays
-FROM (
+cells AS (
     SELECT field, type, grp, bucket_ns,
            toInt64(countIf(values > 0)) AS count,
            toInt64(countIf(values > 0 AND value = 'true')) AS n_true,
@@ -201,15 +191,19 @@ FROM (
            maxIf(toFloat64OrNull(value), values > 0 AND type = 'number') AS max,
            quantilesExactInclusiveIf(0.95, 0.98, 0.99)(
                toFloat64OrZero(value), values > 0 AND type = 'number') AS pcts,
-           pcts[1] AS p95, pcts[2] AS p98, pcts[3] AS p99,
            toInt64(uniqExactIf(value, values > 0)) AS distinct,
+           sumMapIf([value], [toUInt64(1)], values > 0 AND type = 'string') AS counted,
            toInt64(sum(arrays)) AS arrays
     FROM typed
     GROUP BY field, type, grp, bucket_ns
-) AS c
-LEFT JOIN tops AS t ON t.field = c.field AND isNotDistinctFrom(t.grp, c.grp)
-     AND isNotDistinctFrom(t.bucket_ns, c.bucket_ns)
-ORDER BY c.field, c.grp, c.bucket_ns
+)
+SELECT field, type, grp, bucket_ns, count, n_true, n_false, sum, avg, median, min, max,
+       pcts[1], pcts[2], pcts[3], distinct,
+       arraySlice(arraySort(x -> (-toInt64(x.2), x.1), arrayZip(counted.1, counted.2)),
+                  1, {int(query.top)}),
+       arrays
+FROM cells
+ORDER BY field, grp, bucket_ns
 SETTINGS join_use_nulls = 1
 """
 
