@@ -8,6 +8,7 @@ from typing import Any
 NOTES = Path(__file__).resolve().parent / "notes.md"
 WEB = Path(__file__).resolve().parent / "web.md"  # written by benchmarks/web.py
 SCORING = Path(__file__).resolve().parent / "scoring.md"  # written by benchmarks/scoring.py
+STATS = Path(__file__).resolve().parent / "stats.md"  # written by benchmarks/stats.py
 
 
 def _target_text(result: dict[str, Any]) -> str:
@@ -109,7 +110,7 @@ def markdown(document: dict[str, Any]) -> str:
     lines += _details(results)
     if NOTES.exists():
         lines += ["", NOTES.read_text().strip(), ""]
-    for section in (WEB, SCORING):
+    for section in (WEB, SCORING, STATS):
         if section.exists():
             lines += ["", section.read_text().strip(), ""]
     if document.get("profiles"):

@@ -10,10 +10,14 @@ summarised. Without ``PHOENIX_BASE_URL`` it only sends (to ``OTEL_EXPORTER_OTLP_
 With ``PHOENIX_BASE_URL`` or ``MLFLOW_TRACKING_URI`` set (``scripts/demo.py --backend
 phoenix|mlflow`` sets one), the matching bridge mirrors every feedback record into that
 backend's native view: Phoenix annotations, or MLflow assessments, read back at the end.
+
+With Phoenix, the feedback just recorded is then measured per model (``otel-feedback stats``, with a
+chart in ``.demo/feedback-stats.png``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -42,6 +46,9 @@ QUESTIONS = [
     "And how long is shipping?",
 ]
 
+MODEL = "demo-model-1"
+STATS_CHART = os.path.join(".demo", "feedback-stats.png")
+
 tracer = trace.get_tracer("otel-feedback-demo")
 
 
@@ -64,7 +71,7 @@ def weather_tool(city: str) -> str:
 def fake_llm(question: str, context: list[str]) -> str:
     """A deterministic stand-in for the model."""
     with tracer.start_as_current_span("llm") as span:
-        span.set_attribute("gen_ai.request.model", "demo-model-1")
+        span.set_attribute("gen_ai.request.model", MODEL)
         answer = " ".join(context) or "Let me check that for you."
         if "weather" in question.lower():
             answer += " " + weather_tool("Paris")
@@ -78,6 +85,7 @@ def chat_turn(number: int, question: str) -> str:
         turn.set_attribute("input.value", question)
         answer = fake_llm(question, retrieve(question))
         turn.set_attribute("output.value", answer)
+        turn.set_attribute("gen_ai.request.model", MODEL)  # so feedback can be grouped by model
         if number == 1:  # explicit rating and comment, then the user copies the answer
             fb.enrich_span(feedback={"rating": 5, "comment": "clear and short"})
             fb.log_feedback("copied", True, kind="implicit", source_id="web_ui")
@@ -194,6 +202,24 @@ def native_mlflow(tracking_uri: str, trace_ids: list[str]) -> int:
     return total
 
 
+def show_stats(base_url: str, since: dt.datetime) -> None:
+    """The feedback this run recorded, as numbers per model, and a chart (otel-feedback stats)."""
+    try:
+        from otel_feedback.stats import Query, measure  # noqa: PLC0415 - the [stats] extra
+        from otel_feedback.stats.output import write_table  # noqa: PLC0415
+        from otel_feedback.stats.plot import plot  # noqa: PLC0415
+    except ImportError:
+        print("\n(pip install 'otel-feedback[stats]' to see this feedback as numbers)")
+        return
+    source = f"phoenix://{base_url.split('://', 1)[-1].rstrip('/')}/default"
+    print(f"\nFeedback as numbers: otel-feedback stats {source} "
+          f"--group-by gen_ai.request.model --since {since.isoformat()}")
+    result = measure(source, Query(group_by="gen_ai.request.model", since=since))
+    write_table(result.rows, sys.stdout)
+    os.makedirs(os.path.dirname(STATS_CHART), exist_ok=True)
+    print(f"chart: {plot(result.rows, STATS_CHART, title='Feedback of this demo run')}")
+
+
 def main() -> int:
     if len(sys.argv) > 2 and sys.argv[1] == "--frontend":
         frontend(sys.argv[2:])
@@ -201,6 +227,7 @@ def main() -> int:
     provider = fb.configure(
         service_name=os.environ.get("OTEL_SERVICE_NAME", "otel-feedback-demo"), bridges=bridges()
     )
+    started = dt.datetime.now(dt.timezone.utc)
     session_id = f"demo-{uuid.uuid4().hex[:8]}"
     tokens, trace_ids = [], []
     with fb.using_session(session_id, user_id="demo-user"):
@@ -228,6 +255,7 @@ def main() -> int:
           f"{len(feedback_spans)} of them late feedback spans")
     print(f"open {base_url} → project 'default' → Sessions → {session_id}")
     annotations = native_phoenix(base_url, spans)
+    show_stats(base_url, started)
     return 0 if len(feedback_spans) == 4 and annotations == 6 else 1
 
 

@@ -208,3 +208,8 @@ def test_demo_app_reads_feedback_back(phoenix: PhoenixServer) -> None:
     assert "feedback.rating=5" in result.stdout
     assert 'feedback.corrections.0.value="Lyon"' in result.stdout
     assert "event regenerated=True (implicit, HUMAN)" in result.stdout
+    # The demo ends with its feedback as numbers per model, and a chart.
+    assert "Feedback as numbers" in result.stdout
+    assert "demo-model-1" in result.stdout
+    assert "feedback.thumbs_up" in result.stdout
+    assert (REPO / ".demo" / "feedback-stats.png").stat().st_size > 0

@@ -38,9 +38,9 @@ holds the value as text."""
 
 SPANS_DDL = f"""
 CREATE OR REPLACE TEMP TABLE {SPANS_TABLE} (
-    trace_id VARCHAR,        -- 32 lowercase hex; NULL when missing or invalid
-    span_id VARCHAR,         -- 16 lowercase hex; NULL when missing or invalid
-    parent_id VARCHAR,       -- NULL for a root
+    trace UHUGEINT,          -- the trace id as a number; NULL when missing or invalid
+    span UBIGINT,            -- the span id as a number; NULL when missing or invalid
+    parent UBIGINT,          -- NULL for a root
     late BOOLEAN,            -- a late ``feedback`` span; NULL for an unreadable line
     start_ns BIGINT,
     given_ns BIGINT,         -- late spans: feedback.timestamp (else start_ns)
@@ -50,7 +50,8 @@ CREATE OR REPLACE TEMP TABLE {SPANS_TABLE} (
 )
 """
 """The normalized table every DuckDB-measured source fills, one row per span: any span may
-be rated by late feedback, and its start and group come from this row."""
+be rated by late feedback, and its start and group come from this row. Ids are numbers
+(hex parsed), so joins and groups hash fixed-width keys."""
 
 _TYPE_PRIORITY = {"number": 3, "bool": 2, "string": 1}
 
@@ -87,214 +88,227 @@ def record_key_condition(key: str) -> str:
     return f"({key} IN ({listed}))"
 
 
+def hex_id(column: str, width: int) -> str:
+    """SQL: a ``width``-digit hex id as a number; NULL when malformed or all zeros."""
+    kind = "UHUGEINT" if width == 32 else "UBIGINT"
+    return (
+        f"CASE WHEN length({column}) = {width} "
+        f"THEN nullif(TRY_CAST('0x' || {column} AS {kind}), 0) END"
+    )
+
+
 def measure(con: Any, query: Query, skipped: Skipped) -> Result:
     """Measure the feedback in the ``spans`` table of DuckDB connection ``con``."""
     _count_unreadable(con, skipped)
     _fold(con, query)
-    _count_skipped(con, skipped)
-    rows = _rows(con, query)
-    matched = {r[0] for r in con.execute("SELECT DISTINCT field FROM measured").fetchall()}
+    cells = con.execute(_cells_sql(query)).fetchall()
+    types = _choose_types(cells, skipped)
+    rows = [
+        Row(field, kind, grp, bucket_iso(bucket_ns), _measures(kind, cell, query.top))
+        for cell in cells
+        for field, kind, grp, bucket_ns in [cell[:4]]
+        if kind is not None and types.get(field) == kind
+    ]
     unmatched = tuple(
         pattern
         for pattern in query.fields
-        if not any(Query(fields=(pattern,)).matches(field) for field in matched)
+        if not any(Query(fields=(pattern,)).matches(field) for field in types)
     )
-    rated = con.execute(
-        "SELECT count(*) FROM (SELECT DISTINCT trace_id, target FROM measured WHERE fits)"
-    ).fetchone()
-    return Result(rows, skipped, unmatched, int(rated[0]) if rated else 0)
+    rated = sum(int(cell[4]) for cell in cells if cell[1] is not None)
+    return Result(sort_rows(rows), skipped, unmatched, rated)
 
 
 def _count_unreadable(con: Any, skipped: Skipped) -> None:
     lines, spans = con.execute(
         f"""
         SELECT count(*) FILTER (WHERE late IS NULL),
-               count(*) FILTER (WHERE late IS NOT NULL
-                                AND (trace_id IS NULL OR span_id IS NULL OR start_ns IS NULL))
+               count(*) FILTER (WHERE late IS NOT NULL)
         FROM {SPANS_TABLE}
-        WHERE late IS NULL OR trace_id IS NULL OR span_id IS NULL OR start_ns IS NULL
+        WHERE late IS NULL OR trace IS NULL OR span IS NULL OR start_ns IS NULL
         """
     ).fetchone()
     skipped.add("lines that are not OTLP JSON (truncated or malformed)", lines)
     skipped.add("spans without valid ids or start time", spans)
 
 
+_VALID = "{s}trace IS NOT NULL AND {s}span IS NOT NULL AND {s}start_ns IS NOT NULL"
+
+
 def _fold(con: Any, query: Query) -> None:
-    width = query.every_seconds * 1_000_000_000 if query.every_seconds else None
-    bucket = f"(u.start_ns // {width}) * {width}" if width else "NULL::BIGINT"
-    window = []
-    if query.since_ns is not None:
-        window.append(f"u.start_ns >= {query.since_ns}")
-    if query.until_ns is not None:
-        window.append(f"u.start_ns < {query.until_ns}")
-    where = " AND ".join(window) or "TRUE"
-    valid = "trace_id IS NOT NULL AND span_id IS NOT NULL AND start_ns IS NOT NULL"
+    """Roots, the rated spans that need folding, their folded values, and span look-ups.
+
+    Only spans with late feedback (or exported twice) need the fold; every other rated
+    span's own values pass straight into the measuring (see :func:`_cells_sql`).
+    """
+    valid, s_valid = _VALID.format(s=""), _VALID.format(s="s.")
+    orphans = con.execute(
+        f"SELECT count(*) FROM {SPANS_TABLE} WHERE late AND parent IS NULL AND {valid}"
+    ).fetchone()
+    needed = bool(orphans and orphans[0])
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE roots AS
-        SELECT trace_id, arg_min(span_id, start_ns) AS span_id,
-               arg_min(own_group, start_ns) AS root_group
-        FROM {SPANS_TABLE} WHERE parent_id IS NULL AND NOT late AND {valid}
-        GROUP BY trace_id
+        SELECT trace, arg_min(span, start_ns) AS span, arg_min(own_group, start_ns) AS grp
+        FROM {SPANS_TABLE}
+        WHERE parent IS NULL AND NOT late AND {valid} AND {"TRUE" if needed else "FALSE"}
+          AND trace IN (SELECT trace FROM {SPANS_TABLE} WHERE late AND parent IS NULL)
+        GROUP BY trace
         """
     )
-    # Every value of a measured field, with the span it rates and its place in the fold:
-    # a late span rates its parent, or its trace's root when it has no parent.
+    # A late span rates its parent, or (trace-level feedback) its trace's root.
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE observed AS
-        WITH located AS (
-            SELECT trace_id, span_id, late, start_ns, given_ns, res_group, fields,
-                   CASE WHEN NOT late THEN span_id ELSE parent_id END AS target
-            FROM {SPANS_TABLE}
-            WHERE len(fields) > 0 AND NOT (late AND parent_id IS NULL) AND {valid}
-            UNION ALL
-            SELECT s.trace_id, s.span_id, s.late, s.start_ns, s.given_ns, s.res_group, s.fields,
-                   coalesce(r.span_id, s.span_id) AS target
-            FROM {SPANS_TABLE} s LEFT JOIN roots r USING (trace_id)
-            WHERE len(s.fields) > 0 AND s.late AND s.parent_id IS NULL
-                  AND s.trace_id IS NOT NULL AND s.span_id IS NOT NULL AND s.start_ns IS NOT NULL
-        )
-        SELECT trace_id, target, late, given_ns, start_ns, span_id, res_group,
-               unnest(fields) AS a
-        FROM located
+        CREATE OR REPLACE TEMP TABLE folded_targets AS
+        SELECT DISTINCT s.trace, coalesce(s.parent, r.span, s.span) AS target
+        FROM {SPANS_TABLE} s
+        LEFT JOIN roots r ON s.parent IS NULL AND r.trace = s.trace
+        WHERE s.late AND len(s.fields) > 0 AND {s_valid}
+        UNION
+        SELECT trace, span FROM {SPANS_TABLE}
+        WHERE NOT late AND len(fields) > 0 AND {valid}
+        GROUP BY trace, span HAVING count(*) > 1
         """
     )
-    # The latest value of each field on each rated span: own first, then late by given time.
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE latest AS
-        SELECT trace_id, target, a.key AS field,
-               arg_max(a, CASE WHEN late THEN (given_ns::HUGEINT << 64) + hash(span_id)
-                               ELSE -1 END) AS a
-        FROM observed WHERE a.t IN ('bool', 'number', 'string')
-        GROUP BY trace_id, target, a.key
-        """
-    )
-    # The rated span's start and group: its own attribute, its root's, its resource's. A span
-    # rated only by late feedback that is not in the store takes its feedback spans' start
-    # (placed inside the rated span's lifetime) and their resource.
+    # Their latest value of each field: own values first, then late ones by given time.
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE units AS
-        WITH targets AS (
-            SELECT trace_id, target, min(start_ns) AS late_start,
-                   any_value(res_group) FILTER (WHERE late) AS late_res
-            FROM observed GROUP BY trace_id, target
-        ),
-        own AS (
-            SELECT s.trace_id, s.span_id, min(s.start_ns) AS start_ns,
-                   any_value(s.own_group) AS own_group, any_value(s.res_group) AS res_group
+        CREATE OR REPLACE TEMP TABLE folded AS
+        WITH observed AS (
+            SELECT s.trace,
+                   CASE WHEN NOT s.late THEN s.span
+                        ELSE coalesce(s.parent, r.span, s.span) END AS target,
+                   CASE WHEN s.late THEN (s.given_ns::HUGEINT << 64) + s.span
+                        ELSE -1::HUGEINT END AS ord,
+                   s.late, s.start_ns, s.own_group, s.res_group,
+                   unnest(s.fields) AS a
             FROM {SPANS_TABLE} s
-            SEMI JOIN targets g ON g.trace_id = s.trace_id AND g.target = s.span_id
-            WHERE NOT s.late
-            GROUP BY s.trace_id, s.span_id
+            LEFT JOIN roots r ON s.late AND s.parent IS NULL AND r.trace = s.trace
+            SEMI JOIN folded_targets f
+                 ON f.trace = s.trace
+                AND f.target = CASE WHEN NOT s.late THEN s.span
+                                    ELSE coalesce(s.parent, r.span, s.span) END
+            WHERE len(s.fields) > 0 AND {s_valid}
         )
-        SELECT g.trace_id, g.target,
-               coalesce(own.start_ns, g.late_start) AS start_ns,
-               coalesce(own.own_group, r.root_group, own.res_group, g.late_res) AS grp
-        FROM targets g
-        LEFT JOIN own ON own.trace_id = g.trace_id AND own.span_id = g.target
-        LEFT JOIN roots r ON r.trace_id = g.trace_id
+        SELECT trace, target, a.key AS field,
+               arg_max(a, ord) FILTER (WHERE a.t IN ('bool', 'number', 'string')) AS a,
+               count(*) FILTER (WHERE a.t = 'array') AS arrays,
+               count(*) FILTER (WHERE a.t = 'other') AS others,
+               any_value(start_ns) FILTER (WHERE NOT late) AS own_start,
+               any_value(own_group) FILTER (WHERE NOT late) AS own_group,
+               any_value(res_group) FILTER (WHERE NOT late) AS own_res,
+               min(start_ns) AS late_start,
+               any_value(res_group) FILTER (WHERE late) AS late_res
+        FROM observed
+        GROUP BY trace, target, a.key
         """
     )
+    # Rated spans known only from late feedback to some field: look their span up.
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE windowed AS
-        SELECT l.trace_id, l.target, l.field, l.a, u.grp, {bucket} AS bucket_ns
-        FROM latest l JOIN units u ON u.trace_id = l.trace_id AND u.target = l.target
-        WHERE {where}
+        CREATE OR REPLACE TEMP TABLE looked_up AS
+        WITH missing AS (SELECT DISTINCT trace, target FROM folded WHERE own_start IS NULL)
+        SELECT s.trace, s.span AS target, min(s.start_ns) AS start_ns,
+               any_value(s.own_group) AS own_group, any_value(s.res_group) AS res_group
+        FROM {SPANS_TABLE} s SEMI JOIN missing m ON m.trace = s.trace AND m.target = s.span
+        WHERE NOT s.late
+        GROUP BY s.trace, s.span
         """
     )
-    priority = " ".join(f"WHEN '{t}' THEN {p}" for t, p in _TYPE_PRIORITY.items())
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE measured AS
-        WITH kinds AS (
-            SELECT field, a.t AS t, count(*) AS n FROM windowed GROUP BY field, a.t
+    if query.group_by:  # the root's attribute, for rated spans without the key themselves
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE roots AS
+            SELECT trace, arg_min(span, start_ns) AS span, arg_min(own_group, start_ns) AS grp
+            FROM {SPANS_TABLE}
+            WHERE parent IS NULL AND NOT late AND {valid} AND trace IN (
+                SELECT trace FROM {SPANS_TABLE}
+                WHERE NOT late AND own_group IS NULL AND len(fields) > 0
+                UNION ALL SELECT trace FROM folded WHERE own_group IS NULL)
+            GROUP BY trace
+            """
+        )
+
+
+def _cells_sql(query: Query) -> str:
+    """One aggregation: measures per (field, value type, group, bucket) over latest values."""
+    width = query.every_seconds * 1_000_000_000 if query.every_seconds else None
+    start = "coalesce(l.own_start, u.start_ns, l.late_start)"
+    bucket = f"({start} // {width}) * {width}" if width else "NULL::BIGINT"
+    window = ["TRUE"]
+    if query.since_ns is not None:
+        window.append(f"{start} >= {query.since_ns}")
+    if query.until_ns is not None:
+        window.append(f"{start} < {query.until_ns}")
+    group = (
+        "coalesce(l.own_group, u.own_group, r.grp, l.own_res, u.res_group, l.late_res)"
+        if query.group_by
+        else "NULL::VARCHAR"
+    )
+    return f"""
+        WITH direct AS (
+            SELECT s.trace, s.span AS target, s.start_ns, s.own_group, s.res_group,
+                   unnest(s.fields) AS a
+            FROM {SPANS_TABLE} s
+            ANTI JOIN folded_targets f ON f.trace = s.trace AND f.target = s.span
+            WHERE NOT s.late AND len(s.fields) > 0 AND {_VALID.format(s="s.")}
         ),
-        chosen AS (
-            SELECT field, arg_max(t, (n, CASE t {priority} END)) AS type
-            FROM kinds GROUP BY field
+        latest AS (
+            SELECT trace, target, field, a, arrays, others, own_start, own_group, own_res,
+                   late_start, late_res
+            FROM folded
+            UNION ALL
+            SELECT trace, target, a.key,
+                   CASE WHEN a.t IN ('bool', 'number', 'string') THEN a END,
+                   (a.t = 'array')::BIGINT, (a.t = 'other')::BIGINT,
+                   start_ns, own_group, res_group, start_ns, NULL
+            FROM direct
+        ),
+        placed AS (
+            SELECT l.field, l.a, l.arrays, l.others, {group} AS grp, {bucket} AS bucket_ns
+            FROM latest l
+            LEFT JOIN looked_up u ON u.trace = l.trace AND u.target = l.target
+            {"LEFT JOIN roots r ON r.trace = l.trace" if query.group_by else ""}
+            WHERE {" AND ".join(window)}
         )
-        SELECT w.*, c.type, w.a.t = c.type AS fits
-        FROM windowed w JOIN chosen c USING (field)
-        """
-    )
-
-
-def _count_skipped(con: Any, skipped: Skipped) -> None:
-    arrays, others = con.execute(
-        "SELECT count(*) FILTER (WHERE a.t = 'array'), count(*) FILTER (WHERE a.t = 'other') "
-        "FROM observed"
-    ).fetchone()
-    skipped.add("array-valued attributes (arrays are not measured)", arrays)
-    skipped.add("attribute values of an unexpected type (not bool, number or string)", others)
-    for field, count, kind in con.execute(
-        "SELECT field, count(*), any_value(type) FROM measured WHERE NOT fits "
-        "GROUP BY field ORDER BY field"
-    ).fetchall():
-        skipped.add(f"values of {field} that are not of its type {kind}", count)
-
-
-def _rows(con: Any, query: Query) -> list[Row]:
-    cells = con.execute(
-        """
-        SELECT field, type, grp, bucket_ns,
-               count(*) AS count,
+        SELECT field, a.t AS type, grp, bucket_ns,
+               count(a) AS count,
                count(*) FILTER (WHERE a.b) AS n_true,
                count(*) FILTER (WHERE NOT a.b) AS n_false,
                sum(a.n) AS sum, avg(a.n) AS avg, quantile_cont(a.n, 0.5) AS median,
                min(a.n) AS min, max(a.n) AS max,
                quantile_cont(a.n, [0.95, 0.98, 0.99]) AS pcts,
-               count(DISTINCT a.s) AS distinct_count
-        FROM measured WHERE fits
-        GROUP BY field, type, grp, bucket_ns
-        """
-    ).fetchall()
-    tops: dict[tuple[Any, ...], list[list[Any]]] = {}
-    for field, grp, bucket_ns, top in con.execute(
-        f"""
-        WITH counted AS (
-            SELECT field, grp, bucket_ns, a.s AS value, count(*) AS n
-            FROM measured WHERE fits AND type = 'string' GROUP BY ALL
-        ),
-        ranked AS (
-            SELECT *, row_number() OVER (PARTITION BY field, grp, bucket_ns
-                                         ORDER BY n DESC, value) AS rank
-            FROM counted
-        )
-        SELECT field, grp, bucket_ns, list([value, n::VARCHAR] ORDER BY rank)
-        FROM ranked WHERE rank <= {int(query.top)} GROUP BY ALL
-        """
-    ).fetchall():
-        tops[(field, grp, bucket_ns)] = [[value, int(n)] for value, n in top]
-    rows = []
+               histogram(a.s) FILTER (WHERE a.t = 'string') AS counted,
+               sum(arrays) AS arrays, sum(others) AS others
+        FROM placed
+        GROUP BY field, a.t, grp, bucket_ns
+    """
+
+
+def _choose_types(cells: list[tuple[Any, ...]], skipped: Skipped) -> dict[str, FieldType]:
+    """Each field's type: the type of most of its values (ties: number, bool, string)."""
+    counts: dict[str, dict[str, int]] = {}
+    arrays = others = 0
     for cell in cells:
-        field, kind, grp, bucket_ns = cell[:4]
-        rows.append(Row(field, kind, grp, bucket_iso(bucket_ns), _measures(kind, cell, tops)))
-    return sort_rows(rows)
+        field, kind, count = cell[0], cell[1], int(cell[4])
+        arrays += int(cell[14] or 0)
+        others += int(cell[15] or 0)
+        if kind is not None:
+            kinds = counts.setdefault(field, {})
+            kinds[kind] = kinds.get(kind, 0) + count
+    skipped.add("array-valued attributes (arrays are not measured)", arrays)
+    skipped.add("attribute values of an unexpected type (not bool, number or string)", others)
+    types: dict[str, FieldType] = {}
+    for field in sorted(counts):
+        kinds = counts[field]
+        chosen = max(kinds, key=lambda k: (kinds[k], _TYPE_PRIORITY[k]))
+        types[field] = chosen  # type: ignore[assignment]
+        wrong = sum(n for k, n in kinds.items() if k != chosen)
+        skipped.add(f"values of {field} that are not of its type {chosen}", wrong)
+    return types
 
 
-def _measures(
-    kind: FieldType, cell: tuple[Any, ...], tops: dict[tuple[Any, ...], Any]
-) -> dict[str, Any]:
-    (
-        field,
-        _,
-        grp,
-        bucket_ns,
-        count,
-        n_true,
-        n_false,
-        total,
-        avg,
-        median,
-        low,
-        high,
-        pcts,
-        distinct,
-    ) = cell
+def _measures(kind: FieldType, cell: tuple[Any, ...], top: int) -> dict[str, Any]:
+    count, n_true, n_false, total, avg, median, low, high, pcts, counted = cell[4:14]
     values: dict[str, Any]
     if kind == "bool":
         values = {
@@ -316,9 +330,10 @@ def _measures(
             "p99": pcts[2],
         }
     else:
+        pairs = sorted((counted or {}).items(), key=lambda item: (-item[1], item[0]))
         values = {
             "count": count,
-            "distinct": distinct,
-            "top": tops.get((field, grp, bucket_ns), []),
+            "distinct": len(pairs),
+            "top": [[value, int(n)] for value, n in pairs[:top]],
         }
     return {name: values[name] for name in MEASURES[kind]}

@@ -1,6 +1,6 @@
 """Charts with matplotlib: one panel per field over time, one line per group.
 
-Numbers show the average with a band from the median to the P95; booleans the percentage of
+Numbers show the average with a band up to the P95 (dashed); booleans the percentage of
 ``true``; strings the count of values. Written to a PNG without a display (Agg backend).
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from otel_feedback.stats.query import Row
 
-_WHAT = {"number": "avg (band: median to P95)", "bool": "% true", "string": "count"}
+_WHAT = {"number": "avg, band up to P95", "bool": "% true", "string": "count of values"}
 
 
 def plot(rows: list[Row], path: str | Path, *, title: str | None = None) -> Path:
@@ -25,7 +25,7 @@ def plot(rows: list[Row], path: str | Path, *, title: str | None = None) -> Path
 
     fields = sorted({row.field for row in rows})
     panels = max(1, len(fields))
-    figure, axes = plt.subplots(panels, 1, figsize=(9, 2.6 * panels + 0.6), squeeze=False)
+    figure, axes = plt.subplots(panels, 1, figsize=(10, 2.6 * panels + 0.6), squeeze=False)
     for axis, field in zip(axes[:, 0], fields, strict=False):
         series: dict[str | None, list[Row]] = defaultdict(list)
         for row in rows:
@@ -39,13 +39,9 @@ def plot(rows: list[Row], path: str | Path, *, title: str | None = None) -> Path
             if kind == "number":
                 ys = [r.measures["avg"] for r in points]
                 (line,) = axis.plot(xs, ys, marker="o", markersize=3, label=label)
-                axis.fill_between(
-                    xs,
-                    [r.measures["median"] for r in points],
-                    [r.measures["p95"] for r in points],
-                    color=line.get_color(),
-                    alpha=0.15,
-                )
+                p95 = [r.measures["p95"] for r in points]
+                axis.fill_between(xs, ys, p95, color=line.get_color(), alpha=0.12)
+                axis.plot(xs, p95, color=line.get_color(), linestyle="--", linewidth=0.8)
             elif kind == "bool":
                 ys = [r.measures["percent_true"] for r in points]
                 axis.plot(xs, ys, marker="o", markersize=3, label=label)
@@ -55,7 +51,7 @@ def plot(rows: list[Row], path: str | Path, *, title: str | None = None) -> Path
                 axis.plot(xs, ys, marker="o", markersize=3, label=label)
         axis.set_title(f"{field} — {_WHAT[kind]}", fontsize=10, loc="left")
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=8, loc="best")
+        axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         locator = axis.xaxis.get_major_locator()
         axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     if not fields:

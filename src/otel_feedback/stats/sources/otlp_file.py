@@ -17,6 +17,7 @@ from otel_feedback import conventions as names
 from otel_feedback.stats.engine import (
     SPANS_TABLE,
     field_condition,
+    hex_id,
     late_condition,
     record_key_condition,
     sql_literal,
@@ -81,12 +82,15 @@ def load(con: Any, path: Path, query: Query, skipped: Skipped) -> None:
     del skipped  # unreadable lines and spans without ids are counted by the engine
     files = files_of(path)
     listing = "[" + ", ".join(sql_literal(str(f)) for f in files) + "]"
-    group = sql_literal(query.group_by) if query.group_by else "NULL"
+    group = sql_literal(query.group_by) if query.group_by else None
     timestamp = sql_literal(names.TIMESTAMP)
-    fields = f"""list_transform(
-                list_filter(s.attributes, lambda a: {field_condition(query, "a.key")}
-                            AND NOT (late AND {record_key_condition("a.key")})),
-                lambda a: {typed_value("a.value", "a.key")})"""
+    wanted = field_condition(query, "a.key") + f" OR a.key = {timestamp}"
+    if group:
+        wanted += f" OR a.key = {group}"
+    own_group = res_group = "NULL"
+    if group:
+        own_group = _text_of(f"list_filter(wanted, lambda a: a.key = {group})[1].value")
+        res_group = _text_of(f"list_filter(res, lambda a: a.key = {group})[1].value")
     con.execute(
         f"""
         INSERT INTO {SPANS_TABLE}
@@ -111,35 +115,34 @@ def load(con: Any, path: Path, query: Query, skipped: Skipped) -> None:
             FROM scopes
         ),
         tagged AS (
-            SELECT *, CASE WHEN NOT unreadable THEN {late_condition("s.name", "scope")} END AS late
+            SELECT unreadable, res, s.traceId AS trace_id, s.spanId AS span_id,
+                   s.parentSpanId AS parent_id, s.startTimeUnixNano AS start,
+                   CASE WHEN NOT unreadable THEN {late_condition("s.name", "scope")} END AS late,
+                   list_filter(s.attributes, lambda a: {wanted}) AS wanted
             FROM raw
         )
         SELECT
-            {_hex_id("s.traceId", 32)}, {_hex_id("s.spanId", 16)}, {_hex_id("s.parentSpanId", 16)},
+            {hex_id("trace_id", 32)}, {hex_id("span_id", 16)}, {hex_id("parent_id", 16)},
             late,
-            TRY_CAST(s.startTimeUnixNano AS BIGINT),
+            TRY_CAST(start AS BIGINT),
             CASE WHEN late THEN coalesce(
                 epoch_ns(TRY_CAST(
-                    list_filter(s.attributes, lambda a: a.key = {timestamp})[1].value.stringValue
+                    list_filter(wanted, lambda a: a.key = {timestamp})[1].value.stringValue
                     AS TIMESTAMPTZ)),
-                TRY_CAST(s.startTimeUnixNano AS BIGINT)) END,
-            {_text_of(f"list_filter(s.attributes, lambda a: a.key = {group})[1].value")},
-            {_text_of(f"list_filter(res, lambda a: a.key = {group})[1].value")},
-            {fields}
+                TRY_CAST(start AS BIGINT)) END,
+            {own_group},
+            {res_group},
+            list_transform(
+                list_filter(wanted, lambda a: {field_condition(query, "a.key")}
+                            AND NOT (late AND {record_key_condition("a.key")})),
+                lambda a: {typed_value("a.value", "a.key")})
         FROM tagged
         """
     )
 
 
-def _hex_id(column: str, width: int) -> str:
-    zero = "0" * width
-    return (
-        f"CASE WHEN regexp_full_match({column}, '[0-9a-fA-F]{{{width}}}') "
-        f"AND {column} <> '{zero}' THEN lower({column}) END"
-    )
-
-
 def _text_of(value: str) -> str:
     return (
-        f"coalesce({value}.stringValue, {value}.intValue, {value}.boolValue, {value}.doubleValue)"
+        f"coalesce({value}.stringValue, {value}.intValue, {value}.boolValue, "
+        f"{value}.doubleValue)"
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from otel_feedback import conventions as names
-from otel_feedback.stats.engine import SPANS_TABLE
+from otel_feedback.stats.engine import ATTR_TYPE, SPANS_TABLE, hex_id
 from otel_feedback.stats.query import LATE_RECORD_KEYS, Query, Skipped
 from otel_feedback.stats.sources.base import SourceError, SourceURL
 
@@ -66,11 +66,12 @@ def load(
         con.execute(
             f"""
             INSERT INTO {SPANS_TABLE}
-            SELECT * FROM read_json(?, format = 'newline_delimited', columns = {{
+            SELECT {hex_id("trace_id", 32)}, {hex_id("span_id", 16)}, {hex_id("parent_id", 16)},
+                   late, start_ns, given_ns, own_group, res_group, fields
+            FROM read_json(?, format = 'newline_delimited', columns = {{
                 trace_id: 'VARCHAR', span_id: 'VARCHAR', parent_id: 'VARCHAR',
                 late: 'BOOLEAN', start_ns: 'BIGINT', given_ns: 'BIGINT', own_group: 'VARCHAR',
-                res_group: 'VARCHAR',
-                fields: 'STRUCT(key VARCHAR, t VARCHAR, b BOOLEAN, n DOUBLE, s VARCHAR)[]'}})
+                res_group: 'VARCHAR', fields: '{ATTR_TYPE}[]'}})
             """,
             [str(path)],
         )
