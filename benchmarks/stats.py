@@ -108,14 +108,21 @@ CHDB_QUERY = """
 import json, sys, time
 sys.path.insert(0, sys.argv[2])
 from chdb import session
-from otel_feedback.stats.query import Query
+from otel_feedback.stats.query import Query, Skipped
 from otel_feedback.stats.sources import clickhouse
 sess = session.Session(sys.argv[1])
-sql = clickhouse.build_sql(Query(group_by=sys.argv[3]), "otel")
+answers = []
+def run(sql):
+    result = sess.query(sql + " SETTINGS output_format_json_quote_64bit_integers = 0"
+                        if "SETTINGS" not in sql
+                        else sql + ", output_format_json_quote_64bit_integers = 0", "JSONCompact")
+    rows = json.loads(result.bytes())["data"]
+    answers.append(rows)
+    return rows
 started = time.perf_counter()
-result = sess.query(sql + ", output_format_json_quote_64bit_integers = 0", "JSONCompact")
+clickhouse.measure_with(run, Query(group_by=sys.argv[3]), "otel", "otel_traces", Skipped())
 elapsed = time.perf_counter() - started
-print(json.dumps({"seconds": elapsed, "rows": json.loads(result.bytes())["data"]}))
+print(json.dumps({"seconds": elapsed, "rows": answers[-1]}))
 """
 
 

@@ -50,35 +50,63 @@ def main() -> int:
             for model, mean in MODELS.items():
                 drift = {"gpt-4o": 0.02, "gpt-4o-mini": 0.08, "llama-3-70b": -0.1}[model] * day
                 for _ in range(300):
-                    trace_id, span_id = f"{rng.getrandbits(128):032x}", f"{rng.getrandbits(64):016x}"
+                    trace_id, span_id = (
+                        f"{rng.getrandbits(128):032x}",
+                        f"{rng.getrandbits(64):016x}",
+                    )
                     start = START_NS + day * DAY_NS + rng.randrange(DAY_NS)
                     rating = min(5, max(1, round(rng.gauss(mean + drift, 0.9))))
                     thumbs = rng.random() < (rating - 1) / 4 * 0.9 + 0.05
-                    spans.append({
-                        "traceId": trace_id, "spanId": span_id, "name": "chat",
-                        "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 900_000_000),
-                        "attributes": [attr("gen_ai.request.model", model),
-                                       attr("feedback.rating", rating),
-                                       attr("feedback.thumbs_up", thumbs)],
-                    })
-                    if rng.random() < 0.2:  # the user changes their mind a few minutes later
-                        late.append({
-                            "traceId": trace_id, "spanId": f"{rng.getrandbits(64):016x}",
-                            "parentSpanId": span_id, "name": "feedback",
-                            "startTimeUnixNano": str(start + 900_000_000),
+                    spans.append(
+                        {
+                            "traceId": trace_id,
+                            "spanId": span_id,
+                            "name": "chat",
+                            "startTimeUnixNano": str(start),
                             "endTimeUnixNano": str(start + 900_000_000),
-                            "attributes": [attr("feedback.thumbs_up", not thumbs),
-                                           attr("feedback.timestamp", iso(start + 300 * 10**9))],
-                        })
-            scopes = [{"scope": {"name": "chat-app"}, "spans": spans},
-                      {"scope": {"name": "otel_feedback"}, "spans": late}]
+                            "attributes": [
+                                attr("gen_ai.request.model", model),
+                                attr("feedback.rating", rating),
+                                attr("feedback.thumbs_up", thumbs),
+                            ],
+                        }
+                    )
+                    if rng.random() < 0.2:  # the user changes their mind a few minutes later
+                        late.append(
+                            {
+                                "traceId": trace_id,
+                                "spanId": f"{rng.getrandbits(64):016x}",
+                                "parentSpanId": span_id,
+                                "name": "feedback",
+                                "startTimeUnixNano": str(start + 900_000_000),
+                                "endTimeUnixNano": str(start + 900_000_000),
+                                "attributes": [
+                                    attr("feedback.thumbs_up", not thumbs),
+                                    attr("feedback.timestamp", iso(start + 300 * 10**9)),
+                                ],
+                            }
+                        )
+            scopes = [
+                {"scope": {"name": "chat-app"}, "spans": spans},
+                {"scope": {"name": "otel_feedback"}, "spans": late},
+            ]
             resource = {"attributes": [attr("service.name", "chat-service")]}
             out.write(json.dumps({"resourceSpans": [{"resource": resource, "scopeSpans": scopes}]}))
             out.write("\n")
     command = [
-        str(Path(sys.executable).with_name("otel-feedback")), "stats", f"file:{DATA}",
-        "--group-by", "gen_ai.request.model", "--every", "1d",
-        "--field", "feedback.rating", "--field", "feedback.thumbs_up", "--plot", str(CHART),
+        str(Path(sys.executable).with_name("otel-feedback")),
+        "stats",
+        f"file:{DATA}",
+        "--group-by",
+        "gen_ai.request.model",
+        "--every",
+        "1d",
+        "--field",
+        "feedback.rating",
+        "--field",
+        "feedback.thumbs_up",
+        "--plot",
+        str(CHART),
     ]
     return subprocess.run(command, check=False).returncode
 

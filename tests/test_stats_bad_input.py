@@ -30,8 +30,8 @@ def span(span_id: str, attributes: list[dict[str, Any]], **extra: Any) -> dict[s
     }
 
 
-def line(*spans: dict[str, Any]) -> str:
-    scope_spans = [{"scope": {"name": "app"}, "spans": list(spans)}]
+def line(*spans: dict[str, Any], scope: str = "app") -> str:
+    scope_spans = [{"scope": {"name": scope}, "spans": list(spans)}]
     return json.dumps({"resourceSpans": [{"resource": {}, "scopeSpans": scope_spans}]})
 
 
@@ -202,3 +202,26 @@ def test_the_console_script(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "unknown source" in done.stderr
+
+
+def test_a_span_exported_twice_counts_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rated = span("00f067aa0ba902b7", [rating({"intValue": "2"})])
+    late = span(
+        "00f067aa0ba902b8",
+        [
+            rating({"intValue": "5"}),
+            {"key": "feedback.timestamp", "value": {"stringValue": "2025-11-30T01:00:00Z"}},
+        ],
+        name="feedback",
+        parentSpanId="00f067aa0ba902b7",
+    )
+    other = span("00f067aa0ba902b9", [rating({"intValue": "3"})])
+    path = tmp_path / "spans.jsonl"
+    lines = [line(rated, other), line(rated), line(late, scope="otel_feedback")] * 2
+    path.write_text("\n".join(lines) + "\n")
+    code, out, _ = run(capsys, f"file:{path}")
+    assert code == 0
+    [row] = out["rows"]
+    assert (row["count"], row["sum"]) == (2, 8.0)

@@ -86,8 +86,9 @@ class Store:
         )
 
     def run(self, sql: str) -> list[list[Any]]:
+        settings = ", " if "SETTINGS" in sql else " SETTINGS "
         result = self.session.query(
-            sql + ", output_format_json_quote_64bit_integers = 0", "JSONCompact"
+            sql + settings + "output_format_json_quote_64bit_integers = 0", "JSONCompact"
         )
         return list(json.loads(result.bytes())["data"])
 

@@ -114,8 +114,7 @@ def measure(con: Any, query: Query, skipped: Skipped) -> Result:
         for pattern in query.fields
         if not any(Query(fields=(pattern,)).matches(field) for field in types)
     )
-    rated = sum(int(cell[4]) for cell in cells if cell[1] is not None)
-    return Result(sort_rows(rows), skipped, unmatched, rated)
+    return Result(sort_rows(rows), skipped, unmatched)
 
 
 def _count_unreadable(con: Any, skipped: Skipped) -> None:
@@ -135,10 +134,11 @@ _VALID = "{s}trace IS NOT NULL AND {s}span IS NOT NULL AND {s}start_ns IS NOT NU
 
 
 def _fold(con: Any, query: Query) -> None:
-    """Roots, the rated spans that need folding, their folded values, and span look-ups.
+    """Roots, the latest late value of each field, duplicated spans, and span look-ups.
 
-    Only spans with late feedback (or exported twice) need the fold; every other rated
-    span's own values pass straight into the measuring (see :func:`_cells_sql`).
+    Own values are unique per (span, field) except for a span exported twice, so only late
+    values need a fold: the latest late value of a field replaces the span's own (see
+    :func:`_cells_sql`), and the rare duplicated spans are collapsed on their own.
     """
     valid, s_valid = _VALID.format(s=""), _VALID.format(s="s.")
     orphans = con.execute(
@@ -155,61 +155,44 @@ def _fold(con: Any, query: Query) -> None:
         GROUP BY trace
         """
     )
-    # A late span rates its parent, or (trace-level feedback) its trace's root.
+    # A late span rates its parent, or (trace-level feedback) its trace's root; later wins.
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE folded_targets AS
-        SELECT DISTINCT s.trace, coalesce(s.parent, r.span, s.span) AS target
-        FROM {SPANS_TABLE} s
-        LEFT JOIN roots r ON s.parent IS NULL AND r.trace = s.trace
-        WHERE s.late AND len(s.fields) > 0 AND {s_valid}
-        UNION
-        SELECT trace, span FROM {SPANS_TABLE}
-        WHERE NOT late AND len(fields) > 0 AND {valid}
-        GROUP BY trace, span HAVING count(*) > 1
-        """
-    )
-    # Their latest value of each field: own values first, then late ones by given time.
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE folded AS
+        CREATE OR REPLACE TEMP TABLE late_latest AS
         WITH observed AS (
-            SELECT s.trace,
-                   CASE WHEN NOT s.late THEN s.span
-                        ELSE coalesce(s.parent, r.span, s.span) END AS target,
-                   CASE WHEN s.late THEN (s.given_ns::HUGEINT << 64) + s.span
-                        ELSE -1::HUGEINT END AS ord,
-                   s.late, s.start_ns, s.own_group, s.res_group,
-                   unnest(s.fields) AS a
+            SELECT s.trace, coalesce(s.parent, r.span, s.span) AS target,
+                   (s.given_ns::HUGEINT << 64) + s.span AS ord,
+                   s.start_ns, s.res_group, unnest(s.fields) AS a
             FROM {SPANS_TABLE} s
-            LEFT JOIN roots r ON s.late AND s.parent IS NULL AND r.trace = s.trace
-            SEMI JOIN folded_targets f
-                 ON f.trace = s.trace
-                AND f.target = CASE WHEN NOT s.late THEN s.span
-                                    ELSE coalesce(s.parent, r.span, s.span) END
-            WHERE len(s.fields) > 0 AND {s_valid}
+            LEFT JOIN roots r ON s.parent IS NULL AND r.trace = s.trace
+            WHERE s.late AND len(s.fields) > 0 AND {s_valid}
         )
         SELECT trace, target, a.key AS field,
                arg_max(a, ord) FILTER (WHERE a.t IN ('bool', 'number', 'string')) AS a,
                count(*) FILTER (WHERE a.t = 'array') AS arrays,
                count(*) FILTER (WHERE a.t = 'other') AS others,
-               any_value(start_ns) FILTER (WHERE NOT late) AS own_start,
-               any_value(own_group) FILTER (WHERE NOT late) AS own_group,
-               any_value(res_group) FILTER (WHERE NOT late) AS own_res,
-               min(start_ns) AS late_start,
-               any_value(res_group) FILTER (WHERE late) AS late_res
+               min(start_ns) AS late_start, any_value(res_group) AS late_res
         FROM observed
         GROUP BY trace, target, a.key
         """
     )
-    # Rated spans known only from late feedback to some field: look their span up.
+    # Spans exported more than once (at-least-once delivery): measured once.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE duplicated AS
+        SELECT trace, span FROM {SPANS_TABLE}
+        WHERE NOT late AND len(fields) > 0 AND {valid}
+        GROUP BY trace, span HAVING count(*) > 1
+        """
+    )
+    # The rated spans of late feedback: their start and groups.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE looked_up AS
-        WITH missing AS (SELECT DISTINCT trace, target FROM folded WHERE own_start IS NULL)
+        WITH wanted AS (SELECT DISTINCT trace, target FROM late_latest)
         SELECT s.trace, s.span AS target, min(s.start_ns) AS start_ns,
                any_value(s.own_group) AS own_group, any_value(s.res_group) AS res_group
-        FROM {SPANS_TABLE} s SEMI JOIN missing m ON m.trace = s.trace AND m.target = s.span
+        FROM {SPANS_TABLE} s SEMI JOIN wanted w ON w.trace = s.trace AND w.target = s.span
         WHERE NOT s.late
         GROUP BY s.trace, s.span
         """
@@ -223,7 +206,9 @@ def _fold(con: Any, query: Query) -> None:
             WHERE parent IS NULL AND NOT late AND {valid} AND trace IN (
                 SELECT trace FROM {SPANS_TABLE}
                 WHERE NOT late AND own_group IS NULL AND len(fields) > 0
-                UNION ALL SELECT trace FROM folded WHERE own_group IS NULL)
+                UNION ALL SELECT trace FROM looked_up WHERE own_group IS NULL
+                UNION ALL SELECT trace FROM late_latest
+                          WHERE (trace, target) NOT IN (SELECT (trace, target) FROM looked_up))
             GROUP BY trace
             """
         )
@@ -232,42 +217,49 @@ def _fold(con: Any, query: Query) -> None:
 def _cells_sql(query: Query) -> str:
     """One aggregation: measures per (field, value type, group, bucket) over latest values."""
     width = query.every_seconds * 1_000_000_000 if query.every_seconds else None
-    start = "coalesce(l.own_start, u.start_ns, l.late_start)"
-    bucket = f"({start} // {width}) * {width}" if width else "NULL::BIGINT"
+    bucket = f"(l.start_ns // {width}) * {width}" if width else "NULL::BIGINT"
     window = ["TRUE"]
     if query.since_ns is not None:
-        window.append(f"{start} >= {query.since_ns}")
+        window.append(f"l.start_ns >= {query.since_ns}")
     if query.until_ns is not None:
-        window.append(f"{start} < {query.until_ns}")
-    group = (
-        "coalesce(l.own_group, u.own_group, r.grp, l.own_res, u.res_group, l.late_res)"
-        if query.group_by
-        else "NULL::VARCHAR"
-    )
-    return f"""
-        WITH direct AS (
+        window.append(f"l.start_ns < {query.until_ns}")
+    group = "coalesce(l.own_group, r.grp, l.res_group)" if query.group_by else "NULL::VARCHAR"
+    roots = "LEFT JOIN roots r ON l.own_group IS NULL AND r.trace = l.trace"
+    s_valid = _VALID.format(s="s.")
+    own = f"""
             SELECT s.trace, s.span AS target, s.start_ns, s.own_group, s.res_group,
                    unnest(s.fields) AS a
-            FROM {SPANS_TABLE} s
-            ANTI JOIN folded_targets f ON f.trace = s.trace AND f.target = s.span
-            WHERE NOT s.late AND len(s.fields) > 0 AND {_VALID.format(s="s.")}
+            FROM {SPANS_TABLE} s"""
+    return f"""
+        WITH own AS (
+            {own}
+            ANTI JOIN duplicated d ON d.trace = s.trace AND d.span = s.span
+            WHERE NOT s.late AND len(s.fields) > 0 AND {s_valid}
+            UNION ALL
+            SELECT trace, target, min(start_ns), any_value(own_group), any_value(res_group),
+                   any_value(a)
+            FROM ({own}
+                  SEMI JOIN duplicated d ON d.trace = s.trace AND d.span = s.span
+                  WHERE NOT s.late AND len(s.fields) > 0 AND {s_valid})
+            GROUP BY trace, target, a.key
         ),
         latest AS (
-            SELECT trace, target, field, a, arrays, others, own_start, own_group, own_res,
-                   late_start, late_res
-            FROM folded
+            SELECT o.trace, o.a.key AS field, o.start_ns, o.own_group, o.res_group,
+                   CASE WHEN o.a.t IN ('bool', 'number', 'string') THEN o.a END AS a,
+                   (o.a.t = 'array')::BIGINT AS arrays, (o.a.t = 'other')::BIGINT AS others
+            FROM own o
+            ANTI JOIN (SELECT * FROM late_latest WHERE a IS NOT NULL) x
+                 ON x.trace = o.trace AND x.target = o.target AND x.field = o.a.key
             UNION ALL
-            SELECT trace, target, a.key,
-                   CASE WHEN a.t IN ('bool', 'number', 'string') THEN a END,
-                   (a.t = 'array')::BIGINT, (a.t = 'other')::BIGINT,
-                   start_ns, own_group, res_group, start_ns, NULL
-            FROM direct
+            SELECT x.trace, x.field, coalesce(u.start_ns, x.late_start),
+                   u.own_group, coalesce(u.res_group, x.late_res), x.a, x.arrays, x.others
+            FROM late_latest x
+            LEFT JOIN looked_up u ON u.trace = x.trace AND u.target = x.target
         ),
         placed AS (
             SELECT l.field, l.a, l.arrays, l.others, {group} AS grp, {bucket} AS bucket_ns
             FROM latest l
-            LEFT JOIN looked_up u ON u.trace = l.trace AND u.target = l.target
-            {"LEFT JOIN roots r ON r.trace = l.trace" if query.group_by else ""}
+            {roots if query.group_by else ""}
             WHERE {" AND ".join(window)}
         )
         SELECT field, a.t AS type, grp, bucket_ns,

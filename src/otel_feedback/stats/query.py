@@ -188,8 +188,6 @@ class Result:
     skipped: Skipped
     unmatched_fields: tuple[str, ...] = ()
     """Field globs that matched no data."""
-    rated_spans: int = 0
-    """Rated spans that carried at least one measured field."""
 
 
 def sort_rows(rows: list[Row]) -> list[Row]:

@@ -5,8 +5,9 @@ The table is the one the OTel Collector's ``clickhouseexporter`` creates (``Trac
 ``SpanAttributes`` / ``ResourceAttributes`` as ``Map(LowCardinality(String), String)``).
 The whole fold and aggregation runs in ClickHouse, so it scales with the cluster; only the
 result rows travel. Attribute values are strings there, so a field is ``bool`` when all its
-values are ``true``/``false``, ``number`` when all parse as finite numbers, else ``string``;
-JSON arrays (how the exporter writes array attributes) are not measured.
+values in the table are ``true``/``false``, ``number`` when all parse as finite numbers, else
+``string`` (a first, small query finds out); JSON arrays (how the exporter writes array
+attributes) are not measured.
 
 :func:`build_sql` is pure, so it is tested on ClickHouse's own engine in-process (``chdb``).
 The connection uses ``clickhouse-connect`` (HTTP interface, port 8123 by default; user and
@@ -72,8 +73,50 @@ def identifier(name: str) -> str:
     return f"`{name}`"
 
 
-def build_sql(query: Query, database: str, table: str = DEFAULT_TABLE) -> str:
-    """One ClickHouse query returning :data:`COLUMNS`, one row per (field, group, bucket)."""
+def types_sql(query: Query, database: str, table: str = DEFAULT_TABLE) -> str:
+    """One ClickHouse query: per field, how many values are not ``true``/``false`` and how
+    many are not finite numbers (JSON arrays left out)."""
+    source = f"{identifier(database)}.{identifier(table)}"
+    field_re = literal(query.field_regex())
+    late_keys = ", ".join(literal(k) for k in sorted(LATE_RECORD_KEYS))
+    late = (
+        f"(SpanName = {literal(names.FEEDBACK_SPAN_NAME)} "
+        f"AND ScopeName IN ({literal(names.SCOPE_NAME)}, ''))"
+    )
+    return f"""
+SELECT kv.1 AS field,
+       countIf(kv.2 NOT IN ('true', 'false')) AS not_bool,
+       countIf(NOT isFinite(ifNull(toFloat64OrNull(kv.2), nan))) AS not_number
+FROM {source}
+ARRAY JOIN arrayFilter(
+    kv -> match(kv.1, {field_re}) AND NOT ({late} AND kv.1 IN ({late_keys}))
+          AND NOT (startsWith(kv.2, '[') AND endsWith(kv.2, ']') AND isValidJSON(kv.2)),
+    arrayZip(mapKeys(SpanAttributes), mapValues(SpanAttributes))) AS kv
+WHERE TraceId != '' AND SpanId != ''
+GROUP BY field
+"""
+
+
+def field_types(records: Sequence[Sequence[Any]]) -> dict[str, str]:
+    """The type of each field from :func:`types_sql`'s answer (DESIGN.md §8: strings that are
+    all ``true``/``false`` are bool, all finite numbers are number, else string)."""
+    types = {}
+    for field, not_bool, not_number in records:
+        types[str(field)] = (
+            "bool" if int(not_bool) == 0 else "number" if int(not_number) == 0 else "string"
+        )
+    return types
+
+
+def build_sql(
+    query: Query, database: str, table: str = DEFAULT_TABLE, types: dict[str, str] | None = None
+) -> str:
+    """One ClickHouse query returning :data:`COLUMNS`, one row per (field, group, bucket).
+
+    ``types`` (from :func:`types_sql`) gives each field's type; a field not in it is measured
+    as a string."""
+    cases = " ".join(f"WHEN {literal(f)} THEN {literal(t)}" for f, t in (types or {}).items())
+    type_case = f"CASE field {cases} ELSE 'string' END" if cases else "'string'"
     source = f"{identifier(database)}.{identifier(table)}"
     field_re = literal(query.field_regex())
     late_keys = ", ".join(literal(k) for k in sorted(LATE_RECORD_KEYS))
@@ -168,15 +211,7 @@ windowed AS (
     WHERE {" AND ".join(window)}
 ),
 typed AS (
-    SELECT *,
-        multiIf(
-            countIf(values > 0 AND value NOT IN ('true', 'false')) OVER (PARTITION BY field) = 0,
-            'bool',
-            countIf(values > 0 AND NOT isFinite(ifNull(toFloat64OrNull(value), nan)))
-                OVER (PARTITION BY field) = 0,
-            'number',
-            'string') AS type
-    FROM windowed
+    SELECT *, {type_case} AS type FROM windowed
 ),
 cells AS (
     SELECT field, type, grp, bucket_ns,
@@ -262,8 +297,12 @@ Runner = Callable[[str], Sequence[Sequence[Any]]]
 
 
 def measure_with(run: Runner, query: Query, database: str, table: str, skipped: Skipped) -> Result:
-    """Measure through ``run``, a function executing ClickHouse SQL."""
-    return rows_from(run(build_sql(query, database, table)), skipped, query)
+    """Measure through ``run``, a function executing ClickHouse SQL (two queries: the field
+    types, then everything else)."""
+    types = field_types(run(types_sql(query, database, table)))
+    if not types:
+        return Result([], skipped, tuple(query.fields))
+    return rows_from(run(build_sql(query, database, table, types)), skipped, query)
 
 
 def measure(source: SourceURL, query: Query, skipped: Skipped) -> Result:
