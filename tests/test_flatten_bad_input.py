@@ -545,15 +545,20 @@ def test_non_mapping_without_prefix(
 # -- size -----------------------------------------------------------------------------------
 
 
-def test_one_megabyte_string_is_kept_whole(
+def test_one_megabyte_string_is_cut_to_the_value_limit(
     caplog: pytest.LogCaptureFixture, strict_flatten: Flatten
 ) -> None:
-    text = "abcdé" * 200_000  # 1 000 000 characters
-    out = flatten({"big": text}, prefix="feedback")
-    assert out == {"feedback.big": text}
-    assert len(out["feedback.big"]) == 1_000_000  # type: ignore[arg-type]
-    assert reported(caplog) == []
-    assert strict_flatten({"big": text}) == {"feedback.big": text}
+    text = "abcdé" * 200_000  # 1 000 000 characters, 1 200 000 bytes
+    out = flatten({"big": text, "after": 1}, prefix="feedback")
+    kept = out["feedback.big"]
+    assert isinstance(kept, str)
+    assert len(kept.encode()) <= 64 * 1024
+    assert text.startswith(kept)
+    assert len(kept.encode()) > 64 * 1024 - 6
+    assert out["feedback.after"] == 1
+    assert_reported(caplog, "value_too_large")
+    with pytest.raises(FlattenError, match="OTEL_FEEDBACK_MAX_VALUE_BYTES"):
+        strict_flatten({"big": text})
 
 
 def test_ten_thousand_leaves(caplog: pytest.LogCaptureFixture, strict_flatten: Flatten) -> None:

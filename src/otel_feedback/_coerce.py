@@ -103,3 +103,73 @@ def last_resort_text(value: object) -> str:
         except Exception:  # noqa: BLE001, PERF203 - user code may raise anything
             continue
     return f"<unprintable {describe(value)}>"
+
+
+# -- text and numbers the OTLP encoders accept ------------------------------------------------
+
+
+def encodable(text: str) -> tuple[str, bool]:
+    """``text`` as valid Unicode, and whether it had to be repaired.
+
+    A Python ``str`` may hold surrogate code points, which have no UTF-8 form: the OTLP
+    encoders fail on them (and drop the value, or the batch). A surrogate pair becomes the
+    character it stands for; a lone surrogate becomes U+FFFD.
+    """
+    if text.isascii():
+        return text, False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        repaired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        return repaired, True
+    return text, False
+
+
+def utf8_size(text: str) -> int:
+    """Bytes of ``text`` in UTF-8 (``text`` must be encodable, see :func:`encodable`)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def clip_utf8(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` UTF-8 bytes, at a character boundary."""
+    if text.isascii():
+        return text[:max_bytes]
+    if len(text) * 4 <= max_bytes:
+        return text
+    return text.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
+
+
+def clean_text(text: str, max_bytes: int) -> tuple[str, bool, bool]:
+    """``(text, repaired, truncated)``: encodable and at most ``max_bytes`` UTF-8 bytes."""
+    if text.isascii():
+        if len(text) <= max_bytes:
+            return text, False, False
+        return text[:max_bytes], False, True
+    text, repaired = encodable(text)
+    if len(text) * 4 <= max_bytes:
+        return text, repaired, False
+    raw = text.encode("utf-8")
+    if len(raw) <= max_bytes:
+        return text, repaired, False
+    return raw[:max_bytes].decode("utf-8", "ignore"), repaired, True
+
+
+def int_text(value: int) -> tuple[str, bool]:
+    """The decimal text of an int outside int64, and whether it is only an approximation.
+
+    Python refuses to convert ints of more than ``sys.get_int_max_str_digits()`` digits
+    (4,300 by default) to text, and exact conversion is quadratic; such an int is kept as
+    ``"≈1.234567890e+5000"``, with the digits a double's logarithm gets right (instantly).
+    """
+    try:
+        return str(value), False
+    except ValueError:
+        pass
+    magnitude = math.log10(abs(value))
+    exponent = math.floor(magnitude)
+    decimals = max(1, 13 - len(str(exponent)))
+    mantissa = round(10 ** (magnitude - exponent), decimals)
+    if mantissa >= 10:  # rounding at an exact power of ten
+        mantissa, exponent = mantissa / 10, exponent + 1
+    sign = "-" if value < 0 else ""
+    return f"≈{sign}{mantissa:.{decimals}f}e+{exponent}", True

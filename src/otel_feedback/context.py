@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from opentelemetry import baggage
 from opentelemetry import context as otel_context
 
+from otel_feedback._coerce import encodable
 from otel_feedback.conventions import (
     OPENINFERENCE_SESSION_KEY,
     OPENINFERENCE_USER_KEY,
@@ -25,7 +26,7 @@ from otel_feedback.conventions import (
     USER_ID,
 )
 from otel_feedback.errors import InvalidFeedbackError
-from otel_feedback.reporting import count, report
+from otel_feedback.reporting import count, guarded, logger, report
 from otel_feedback.settings import get_settings
 
 __all__ = [
@@ -57,7 +58,7 @@ def current_session_id(context: otel_context.Context | None = None) -> str | Non
     value = otel_context.get_value(_SESSION_KEY, context)
     if value is None:
         value = otel_context.get_value(_OPENINFERENCE_SESSION_KEY, context)
-    return value if isinstance(value, str) and value else None
+    return usable_identity(value)
 
 
 def current_user_id(context: otel_context.Context | None = None) -> str | None:
@@ -65,7 +66,7 @@ def current_user_id(context: otel_context.Context | None = None) -> str | None:
     value = otel_context.get_value(_USER_KEY, context)
     if value is None:
         value = otel_context.get_value(_OPENINFERENCE_USER_KEY, context)
-    return value if isinstance(value, str) and value else None
+    return usable_identity(value)
 
 
 def with_identity(
@@ -84,18 +85,23 @@ MAX_IDENTITY_LENGTH = 1024
 
 
 def _identity(value: object, what: str) -> str | None:
-    """A session or user id as text, repaired or dropped (reported) when it cannot be one."""
+    """A session or user id as text, repaired or dropped (reported) when it cannot be one.
+
+    A ``str`` (or a number, or an object with its own ``__str__``) is kept as text; text
+    with no UTF-8 form (lone surrogates) is repaired with U+FFFD; anything else, or a
+    ``str()`` that raises (a huge int, a broken ``__str__``), is dropped. Each is reported.
+    """
     if value is None:
         return None
+    text: str | None = None
     if isinstance(value, str):
-        text: str | None = value
+        text = str.__str__(value)
     elif isinstance(value, (int, float, bool)) or type(value).__str__ is not object.__str__:
         try:
-            text = str(value)
+            converted = str(value)
+            text = str.__str__(converted)
         except Exception:  # noqa: BLE001 - a huge int, a broken __str__, deep nesting
-            text = None
-    else:
-        text = None
+            pass
     if text is None:
         report(
             "invalid_identity",
@@ -113,21 +119,32 @@ def _identity(value: object, what: str) -> str | None:
             ),
         )
         text = text[:MAX_IDENTITY_LENGTH]
-    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
+    if not text.isascii():
+        text, repaired = encodable(text)
+        if repaired:
+            report(
+                "unencodable_text",
+                InvalidFeedbackError(
+                    f"{what} held lone surrogates (text with no UTF-8 form); replaced them "
+                    "with U+FFFD"
+                ),
+            )
+    return text
 
 
 class _UsingIdentity:
     """Context manager and decorator (sync and async) that sets identity values.
 
-    One object may be entered by many threads and tasks at once: the detach tokens live in
-    a context variable (per thread, per task), not on the object.
+    One object may be entered by many threads and tasks at once, and re-entered: what each
+    entry must undo lives in a context variable (per thread, per task), not on the object,
+    and is reset on exit so no context keeps a trace of it.
     """
 
     def __init__(self, values: dict[str, str | None], propagate: bool = False) -> None:
         self._values = values
         self._propagate = propagate
-        self._tokens: ContextVar[tuple[object, ...]] = ContextVar(
-            "otel_feedback.identity_tokens", default=()
+        self._entries: ContextVar[tuple[tuple[object, Token[Any]], ...]] = ContextVar(
+            "otel_feedback.identity_entries", default=()
         )
 
     def _context(self) -> otel_context.Context:
@@ -140,8 +157,12 @@ class _UsingIdentity:
         return ctx
 
     def __enter__(self) -> _UsingIdentity:
-        token = otel_context.attach(self._context())
-        self._tokens.set((*self._tokens.get(), token))
+        attached = otel_context.attach(self._context())
+        entries = self._entries
+        stack = entries.get()
+        # The reset token is only known once set: the entry holds the one of the set before.
+        previous = entries.set(stack)
+        entries.set((*stack, (attached, previous)))
         return self
 
     def __exit__(
@@ -150,9 +171,15 @@ class _UsingIdentity:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        *rest, token = self._tokens.get()
-        self._tokens.set(tuple(rest))
-        otel_context.detach(token)  # type: ignore[arg-type]
+        stack = self._entries.get()
+        if not stack:
+            raise RuntimeError("using_session()/using_user() exited without being entered")
+        attached, previous = stack[-1]
+        try:
+            self._entries.reset(previous)
+        except ValueError:  # exited in another context than entered (OTel logs the detach)
+            self._entries.set(stack[:-1])
+        otel_context.detach(attached)  # type: ignore[arg-type]
 
     async def __aenter__(self) -> _UsingIdentity:
         return self.__enter__()
@@ -186,14 +213,25 @@ class _UsingIdentity:
         return cast(F, wrapper)
 
 
+_NO_IDENTITY = _UsingIdentity({})
+"""What a helper returns when its arguments could not be used: sets nothing."""
+
+
+@guarded(_NO_IDENTITY)
 def using_session(
-    session_id: str, user_id: str | None = None, *, propagate: bool = False
+    session_id: str,
+    user_id: str | None = None,
+    *,
+    propagate: bool = False,
+    strict: bool | None = None,
 ) -> _UsingIdentity:
     """Give every span started inside a ``session.id`` (and ``user.id``, when given).
 
     Use as ``with``, ``async with`` or as a decorator of sync or async functions. With
     ``propagate=True`` the ids also go into W3C baggage, so outgoing requests carry them to
-    services that read them (``OTEL_FEEDBACK_IDENTITY_FROM_BAGGAGE=true``).
+    services that read them (``OTEL_FEEDBACK_IDENTITY_FROM_BAGGAGE=true``). One object may be
+    shared by many threads and tasks. An id that cannot be text is reported and ignored
+    (strict mode: raises :class:`~otel_feedback.InvalidFeedbackError`).
     """
     values = {_SESSION_KEY: _identity(session_id, "session id")}
     if user_id is not None:
@@ -201,7 +239,10 @@ def using_session(
     return _UsingIdentity(values, propagate)
 
 
-def using_user(user_id: str, *, propagate: bool = False) -> _UsingIdentity:
+@guarded(_NO_IDENTITY)
+def using_user(
+    user_id: str, *, propagate: bool = False, strict: bool | None = None
+) -> _UsingIdentity:
     """Give every span started inside a ``user.id``. ``with``, ``async with`` or decorator.
 
     ``propagate=True`` also puts it into W3C baggage (see :func:`using_session`)."""
@@ -225,10 +266,7 @@ def identity_of(context: otel_context.Context) -> tuple[str | None, str | None]:
                 session_id = _from_baggage(entries.get(SESSION_ID))
             if user_id is None:
                 user_id = _from_baggage(entries.get(USER_ID))
-    return (
-        session_id if isinstance(session_id, str) and session_id else None,
-        user_id if isinstance(user_id, str) and user_id else None,
-    )
+    return usable_identity(session_id), usable_identity(user_id)
 
 
 def _from_baggage(value: object) -> str | None:
@@ -256,3 +294,21 @@ def identity_baggage(
         if checked is not None:
             ctx = baggage.set_baggage(name, checked, ctx)
     return ctx
+
+
+def usable_identity(value: object) -> str | None:
+    """A session or user id found in a context, a span or a token as attribute text: a
+    non-empty ``str`` (set by other libraries too, so text with no UTF-8 form is repaired
+    here, logged and counted), else ``None``."""
+    if not isinstance(value, str) or not value:
+        return None
+    if value.isascii():
+        return value
+    text, repaired = encodable(str.__str__(value))
+    if repaired:
+        count("unencodable_text")
+        logger.warning(
+            "unencodable_text: a session or user id held lone surrogates (text with no UTF-8 "
+            "form); replaced them with U+FFFD"
+        )
+    return text

@@ -11,9 +11,14 @@ Rules, in the order they apply:
 * Homogeneous lists of ``str``, ``bool``, ``int`` (int64) or finite ``float`` stay one native
   array attribute (a tuple). Any other list (objects, lists, mixed types, ``None``) becomes
   indexed keys: ``edits.0.value``.
-* Leaves: ``bool``, ``int`` (outside int64 kept as its decimal string), ``float`` (non-finite
-  kept as ``"nan"``/``"inf"``/``"-inf"``), ``str``. ``None`` is omitted. Other values are
-  converted by :mod:`otel_feedback._coerce`; what has no form is kept as ``str()`` and reported.
+* Leaves: ``bool``, ``int`` (outside int64 kept as its decimal string; past Python's digit
+  limit, as an approximation, reported), ``float`` (non-finite kept as
+  ``"nan"``/``"inf"``/``"-inf"``), ``str``. ``None`` is omitted. Other values are converted by
+  :mod:`otel_feedback._coerce`; what has no form is kept as ``str()`` and reported.
+* Every value is one the OTLP encoders accept: text holding lone surrogates (no UTF-8 form)
+  is repaired with U+FFFD, in keys and values; a value larger than
+  :attr:`FlattenLimits.max_value_bytes` is cut to it (a string at a character boundary, an
+  array by its last items), and a longer key is dropped. Each is reported.
 * Depth: at most :attr:`FlattenLimits.max_object_depth` nested mappings and
   :attr:`FlattenLimits.max_array_depth` nested lists on any path; the first one deeper is
   kept whole as a compact JSON string at its key, and reported. Nothing is lost.
@@ -35,11 +40,15 @@ from opentelemetry.util.types import AttributeValue
 from otel_feedback._coerce import (
     INT64_MAX,
     INT64_MIN,
+    clean_text,
     coerce,
     describe,
+    encodable,
     float_text,
+    int_text,
     last_resort_text,
     object_fields,
+    utf8_size,
 )
 from otel_feedback.errors import (
     CycleError,
@@ -79,6 +88,8 @@ def flatten(
         with strict_mode(strict):
             return flatten(value, prefix, limits=limits)
     walk = _Walk(limits if limits is not None else FlattenLimits.from_settings())
+    if type(prefix) is not str or not prefix.isascii():
+        prefix = _prefix_text(prefix)
     if type(value) is dict:  # the usual case, without the checks below
         try:
             walk.mapping(value, f"{prefix}." if prefix else "", 0, 0)
@@ -110,6 +121,29 @@ def flatten(
     return walk.out
 
 
+def _prefix_text(prefix: object) -> str:
+    """A prefix that is not a plain ASCII ``str``, as encodable text (``""`` if it has none)."""
+    if not isinstance(prefix, str):
+        text = last_resort_text(prefix) if prefix is not None else ""
+        report(
+            "invalid_key",
+            InvalidKeyError(f"prefix must be a str, got a {describe(prefix)}; used {text!r}"),
+        )
+        prefix = text
+    text, repaired = encodable(str.__str__(prefix))
+    if repaired:
+        report("unencodable_text", FlattenError(f"prefix {_shown(text)} {_SURROGATES}"))
+    return text
+
+
+_SURROGATES = "held lone surrogates (text with no UTF-8 form); replaced them with U+FFFD"
+
+
+def _shown(text: str) -> str:
+    """``text`` for a log message: quoted, and cut when long."""
+    return repr(text) if len(text) <= 120 else repr(text[:120]) + "…"
+
+
 def _walk_failed(exc: Exception) -> None:
     """Report a walk stopped by a RecursionError or by user code raising."""
     if isinstance(exc, RecursionError):
@@ -137,12 +171,13 @@ def _top_fields(value: object) -> dict[str, Any] | None:
 class _Walk:
     """One pass over a nested value, writing attributes into ``out``."""
 
-    __slots__ = ("active", "max_array", "max_object", "out")
+    __slots__ = ("active", "max_array", "max_bytes", "max_object", "out")
 
     def __init__(self, limits: FlattenLimits) -> None:
         self.out: Attributes = {}
         self.max_object = limits.max_object_depth
         self.max_array = limits.max_array_depth
+        self.max_bytes = limits.max_value_bytes
         self.active: set[int] = set()
 
     # -- containers ---------------------------------------------------------------------
@@ -160,8 +195,15 @@ class _Walk:
             self.cycle(base[:-1])
             return
         registered = False
+        max_bytes = self.max_bytes
         for key in mapping:
-            if type(key) is not str or not key or "." in key:
+            if (
+                type(key) is not str
+                or not key
+                or "." in key
+                or not key.isascii()
+                or len(key) > max_bytes
+            ):
                 active.add(ident)
                 registered = True
                 mapping = self.resolve_paths(mapping, base)
@@ -169,10 +211,18 @@ class _Walk:
         out = self.out
         for key, item in mapping.items():
             kind = type(item)
-            if kind is str or kind is bool:
+            if kind is str:
+                out[base + key] = (
+                    item
+                    if item.isascii() and len(item) <= max_bytes
+                    else self.text(base + key, item)
+                )
+            elif kind is bool:
                 out[base + key] = item
             elif kind is int:
-                out[base + key] = item if INT64_MIN <= item <= INT64_MAX else str(item)
+                out[base + key] = (
+                    item if INT64_MIN <= item <= INT64_MAX else self.big_int(base + key, item)
+                )
             elif kind is float:
                 out[base + key] = item if item - item == 0.0 else float_text(item)
             elif item is not None:
@@ -205,7 +255,7 @@ class _Walk:
         if not items or type(items[0]) is not dict:
             native = _native_array(items)
             if native is not None:
-                self.out[key] = native
+                self.out[key] = self.array(key, native)
                 return
         ident = id(items)
         active = self.active
@@ -232,10 +282,14 @@ class _Walk:
     def value(self, key: str, item: Any, objects: int, arrays: int) -> None:
         """Write one value at ``key``: a leaf, or the keys of a nested container."""
         kind = type(item)
-        if kind is str or kind is bool:
+        if kind is str:
+            self.out[key] = (
+                item if item.isascii() and len(item) <= self.max_bytes else self.text(key, item)
+            )
+        elif kind is bool:
             self.out[key] = item
         elif kind is int:
-            self.out[key] = item if INT64_MIN <= item <= INT64_MAX else str(item)
+            self.out[key] = item if INT64_MIN <= item <= INT64_MAX else self.big_int(key, item)
         elif kind is float:
             self.out[key] = item if item - item == 0.0 else float_text(item)
         elif kind is dict or kind is _Merged:
@@ -244,6 +298,73 @@ class _Walk:
             self.sequence(key, item, objects, arrays)
         elif item is not None:
             self.other(key, item, objects, arrays)
+
+    def text(self, key: str, item: str) -> str:
+        """``item`` made encodable and cut to the value limit, each reported."""
+        text, repaired, truncated = clean_text(item, self.max_bytes)
+        if repaired:
+            report("unencodable_text", FlattenError(f"{_shown(key)}: the value {_SURROGATES}"))
+        if truncated:
+            self.too_large(key, utf8_size(encodable(item)[0]), "its first")
+        return text
+
+    def too_large(self, key: str, size: int, kept: str) -> None:
+        report(
+            "value_too_large",
+            FlattenError(
+                f"{_shown(key)}: a value of {size} bytes is over the limit of {self.max_bytes} "
+                f"(OTEL_FEEDBACK_MAX_VALUE_BYTES); kept {kept} {self.max_bytes} bytes"
+            ),
+        )
+
+    def big_int(self, key: str, item: int) -> str:
+        """The text of an int outside int64; an approximation (reported) past the digit limit."""
+        text, approximate = int_text(item)
+        if approximate:
+            report(
+                "value_too_large",
+                FlattenError(
+                    f"{_shown(key)}: an int of more digits than Python converts to text "
+                    f"(sys.get_int_max_str_digits()); kept the approximation {text}"
+                ),
+            )
+        elif len(text) > self.max_bytes:
+            self.too_large(key, len(text), "the first")
+            text = text[: self.max_bytes]
+        return text
+
+    def array(self, key: str, items: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A native array within the value limit: strings encodable, the total at most
+        ``max_bytes`` (a number counts 8), else its last items left out (reported)."""
+        max_bytes = self.max_bytes
+        if not items:
+            return items
+        if type(items[0]) is not str:
+            if len(items) * 8 <= max_bytes:
+                return items
+            self.too_large(key, len(items) * 8, "the items within")
+            return items[: max_bytes // 8]
+        joined = "".join(items)
+        if joined.isascii() and len(joined) <= max_bytes:
+            return items
+        kept: list[str] = []
+        total = repaired = 0
+        for item in items:
+            text, fixed = encodable(item)
+            repaired += fixed
+            size = utf8_size(text)
+            if total + size > max_bytes:
+                self.too_large(key, total + sum(utf8_size(encodable(rest)[0])
+                                                for rest in items[len(kept):]), "the items within")
+                break
+            kept.append(text)
+            total += size
+        if repaired:
+            report(
+                "unencodable_text",
+                FlattenError(f"{_shown(key)}: {repaired} array item(s) {_SURROGATES}"),
+            )
+        return tuple(kept)
 
     def other(self, key: str, item: object, objects: int, arrays: int) -> None:
         """Convert a value that is not a plain attribute type, then write it."""
@@ -292,7 +413,7 @@ class _Walk:
             return
         active = set(self.active)
         try:
-            self.out[key] = self.json_text(item)
+            self.out[key] = self.text(key, self.json_text(item))
         except RecursionError:
             self.active = active
             report(
@@ -315,7 +436,7 @@ class _Walk:
         if kind is str or kind is bool or item is None:
             return item
         if kind is int:
-            return item if INT64_MIN <= item <= INT64_MAX else str(item)
+            return item if INT64_MIN <= item <= INT64_MAX else self.big_int("<json>", item)
         if kind is float:
             return item if item - item == 0.0 else float_text(item)
         is_mapping = isinstance(item, Mapping)
@@ -345,17 +466,43 @@ class _Walk:
     # -- keys -----------------------------------------------------------------------------
 
     def key_text(self, key: object, base: str) -> str | None:
-        """``str(key)``; ``None`` (reported) when that raises."""
+        """``str(key)``, made encodable; ``None`` (reported) when that raises or the key is
+        longer than the value limit."""
         if type(key) is str:
-            return key
-        try:
-            return str(key)
-        except Exception as exc:  # noqa: BLE001 - user __str__ may raise
+            text = key
+        else:
+            try:
+                text = str(key)
+                if type(text) is not str:
+                    text = str.__str__(text)
+            except Exception as exc:  # noqa: BLE001 - user __str__ may raise
+                report(
+                    "invalid_key",
+                    InvalidKeyError(
+                        f"a {describe(key)} key under {_shown(base)} has no str(): {exc!r}"
+                    ),
+                )
+                return None
+        if text.isascii():
+            size = len(text)
+        else:
+            text, repaired = encodable(text)
+            if repaired:
+                report(
+                    "unencodable_text",
+                    FlattenError(f"key {_shown(base + text)} {_SURROGATES}"),
+                )
+            size = utf8_size(text)
+        if size > self.max_bytes:
             report(
                 "invalid_key",
-                InvalidKeyError(f"a {describe(key)} key under {base!r} has no str(): {exc!r}"),
+                InvalidKeyError(
+                    f"key {_shown(base + text)} is {size} bytes, over the limit of "
+                    f"{self.max_bytes} (OTEL_FEEDBACK_MAX_VALUE_BYTES); dropped"
+                ),
             )
             return None
+        return text
 
     def resolve_paths(self, mapping: Mapping[Any, Any], base: str) -> _Merged:
         """Rebuild a mapping whose keys are not plain names: split paths, merge conflicts."""
@@ -463,35 +610,76 @@ def unflatten(
     """Rebuild the nested value from flat attributes whose keys start with ``prefix + "."``.
 
     Keys ``0..n-1`` under one parent become a list; arrays become lists. When a key is both
-    a leaf and a parent, the mapping is kept and the leaf is reported and dropped.
+    a leaf and a parent, the mapping is kept and the leaf is reported and dropped. A key that
+    is not a ``str`` is reported and skipped; anything but a mapping gives ``{}`` (reported).
+    Never raises unless ``strict`` (or ``OTEL_FEEDBACK_STRICT=true``).
     """
     if strict is not None:
         with strict_mode(strict):
             return unflatten(attributes, prefix)
-    start = f"{prefix}." if prefix else ""
-    root: dict[str, Any] = {}
+    if not isinstance(attributes, Mapping):
+        report(
+            "invalid_value",
+            FlattenError(
+                f"unflatten() takes a mapping of attributes, got a {describe(attributes)}"
+            ),
+        )
+        return {}
+    if not isinstance(prefix, str):
+        report(
+            "invalid_key",
+            InvalidKeyError(f"prefix must be a str, got a {describe(prefix)}; nothing unflattened"),
+        )
+        return {}
+    try:
+        return _unflatten(attributes, f"{prefix}." if prefix else "")
+    except FeedbackError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a user mapping's items() may raise
+        report(
+            "unsupported_value",
+            UnsupportedValueError(f"reading the attributes raised {exc!r}; nothing unflattened"),
+        )
+        return {}
+
+
+class _Node(dict[str, Any]):
+    """A mapping built by :func:`unflatten` (a ``dict`` value given as an attribute is a leaf)."""
+
+
+def _unflatten(attributes: Mapping[Any, Any], start: str) -> dict[str, Any]:
+    root = _Node()
+    # Every node made, after its parent: finished in reverse, each node becomes a list or a
+    # plain dict before its parent does, without recursion (keys may nest thousands deep).
+    made: list[tuple[_Node, _Node, str]] = []
     for key, item in attributes.items():
+        if type(key) is not str:
+            report(
+                "invalid_key",
+                InvalidKeyError(f"attribute key {key!r} is a {describe(key)}, not a str; skipped"),
+            )
+            continue
         if start and not key.startswith(start):
             continue
         parts = key[len(start) :].split(".")
         node = root
         for part in parts[:-1]:
             child = node.get(part)
-            if type(child) is not dict:
+            if type(child) is not _Node:
                 if child is not None:
                     _leaf_dropped(key)
-                child = {}
+                child = _Node()
                 node[part] = child
+                made.append((child, node, part))
             node = child
         last = parts[-1]
-        if type(node.get(last)) is dict:
+        if type(node.get(last)) is _Node:
             _leaf_dropped(key)
             continue
         node[last] = list(item) if isinstance(item, (tuple, list)) else item
-    for key, child in root.items():
-        if type(child) is dict:
-            root[key] = _with_lists(child)
-    return root
+    for node, parent, part in reversed(made):
+        parent[part] = _finished(node)
+    return dict(root)
 
 
 def _leaf_dropped(key: str) -> None:
@@ -501,11 +689,9 @@ def _leaf_dropped(key: str) -> None:
     )
 
 
-def _with_lists(node: dict[str, Any]) -> dict[str, Any] | list[Any]:
-    for key, child in node.items():
-        if type(child) is dict:
-            node[key] = _with_lists(child)
+def _finished(node: _Node) -> dict[str, Any] | list[Any]:
+    """A node whose keys are ``0..n-1`` as a list, else as a plain dict."""
     size = len(node)
     if size and all(str(index) in node for index in range(size)):
         return [node[str(index)] for index in range(size)]
-    return node
+    return dict(node)

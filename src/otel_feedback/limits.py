@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from otel_feedback.settings import Settings, get_settings
+from otel_feedback.settings import DEFAULT_MAX_VALUE_BYTES, Settings, get_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,19 +21,26 @@ class FlattenLimits:
     max_array_depth: int = 2
     """Nested sequences allowed on any path; a deeper sequence is kept as a JSON string."""
 
+    max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+    """Largest value kept, in UTF-8 bytes: a longer string is truncated, an array loses its
+    last items (8 bytes per number); keys longer than this are dropped."""
+
     def __post_init__(self) -> None:
         if self.max_object_depth < 0 or self.max_array_depth < 0:
             raise ValueError("FlattenLimits depths must be >= 0")
+        if self.max_value_bytes < 1:
+            raise ValueError("FlattenLimits.max_value_bytes must be >= 1")
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> FlattenLimits:
-        """The limits in force (``OTEL_FEEDBACK_MAX_OBJECT_DEPTH`` / ``_ARRAY_DEPTH``)."""
+        """The limits in force (``OTEL_FEEDBACK_MAX_OBJECT_DEPTH`` / ``_ARRAY_DEPTH`` /
+        ``_VALUE_BYTES``)."""
         global _in_force
         chosen = settings if settings is not None else get_settings()
         cached = _in_force
         if cached is not None and cached[0] is chosen:
             return cached[1]
-        limits = cls(chosen.max_object_depth, chosen.max_array_depth)
+        limits = cls(chosen.max_object_depth, chosen.max_array_depth, chosen.max_value_bytes)
         _in_force = (chosen, limits)
         return limits
 

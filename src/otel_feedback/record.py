@@ -17,19 +17,26 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from otel_feedback import conventions as names
+from otel_feedback._coerce import clean_text, clip_utf8, encodable
 from otel_feedback._sdk import event_attribute_limit
 from otel_feedback.errors import InvalidFeedbackError
-from otel_feedback.flatten import Attributes, flatten
+from otel_feedback.flatten import Attributes, flatten, unflatten
 from otel_feedback.reporting import report
+from otel_feedback.settings import get_settings
 
 MAX_NAME_LENGTH = 256
 """Longest feedback name accepted; longer names are truncated (strict mode: rejected)."""
 
 MAX_TEXT_LENGTH = 65_536
-"""Longest reason, label, source id or error message kept; longer text is truncated."""
+"""Longest reason, label, source id or error message kept, in characters; longer text is
+truncated (and to ``OTEL_FEEDBACK_MAX_VALUE_BYTES`` UTF-8 bytes, 65,536 by default)."""
+
+MAX_TIMESTAMP_NS = 2**63 - 1
+"""Latest time a feedback may carry (2262): OTLP timestamps are unsigned 64-bit nanoseconds."""
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -87,7 +94,8 @@ def build_feedback(
     elif isinstance(value, bool):
         event[names.SCORE_LABEL] = "true" if value else "false"
     elif isinstance(value, str) and value:
-        event[names.SCORE_LABEL] = _clip(value)
+        # The value itself is kept (and any repair reported) in feedback.value.
+        event[names.SCORE_LABEL] = _label_of(value)
     explanation = _text(reason, "reason")
     if explanation is not None:
         event[names.EXPLANATION] = explanation
@@ -104,15 +112,23 @@ def build_feedback(
         event[names.ERROR_TYPE] = error_type
         if error_message:
             event[names.FEEDBACK_ERROR] = error_message
-    # Flattened once, so a problem in the value is reported (and counted) once.
-    value_attributes = (
-        flatten({"value": value}, prefix=names.FEEDBACK) if value is not None else {}
+    # Flattened once, so a problem in the value is reported (and counted) once. The value
+    # and metadata share what the record's text fields leave of the record limits.
+    used = attributes_size(event)
+    value_attributes = fit_record(
+        flatten({"value": value}, prefix=names.FEEDBACK) if value is not None else {}, used
     )
     event.update(value_attributes)
     metadata_mapping = _metadata(metadata)
+    metadata_attributes: Attributes = {}
     if metadata_mapping:
-        event.update(flatten(metadata_mapping, prefix=names.METADATA_PREFIX))
-    annotation = _annotation(event, metadata_mapping)
+        metadata_attributes = fit_record(
+            flatten(metadata_mapping, prefix=names.METADATA_PREFIX),
+            used + attributes_size(value_attributes),
+            len(value_attributes),
+        )
+        event.update(metadata_attributes)
+    annotation = _annotation(event, metadata_attributes)
     state = _state(checked_name, value_attributes)
     return Feedback(record_id, checked_name, given_at_ns, state, _fit_event(event), annotation)
 
@@ -127,7 +143,7 @@ def _score(value: object) -> float | None:
             return None
     elif isinstance(value, str) and 0 < len(value) <= 64:
         try:
-            score = float(value.strip())
+            score = float(str.__str__(value).strip())
         except ValueError:
             return None
     else:
@@ -143,7 +159,7 @@ def _state(name: str, value_attributes: Attributes) -> Attributes:
     return {base + key[cut:]: item for key, item in value_attributes.items()}
 
 
-def _annotation(event: Attributes, metadata: Mapping[str, Any] | None) -> Attributes:
+def _annotation(event: Attributes, metadata: Attributes) -> Attributes:
     """The record as one OpenInference annotation (spec/annotations.md), without its index."""
     fields: Attributes = {"name": event[names.EVALUATION_NAME]}
     if names.SCORE_VALUE in event:
@@ -157,8 +173,62 @@ def _annotation(event: Attributes, metadata: Mapping[str, Any] | None) -> Attrib
         fields["annotator_kind"] = names.ANNOTATOR_KINDS[source_type]
     fields["identifier"] = event[names.FEEDBACK_ID]
     if metadata:
-        fields["metadata"] = json.dumps(metadata, default=str, sort_keys=True)[:MAX_TEXT_LENGTH]
+        # Built from the flattened metadata, whose keys and values are clean already.
+        text = json.dumps(
+            unflatten(metadata, names.METADATA_PREFIX), sort_keys=True, ensure_ascii=False
+        )
+        fields["metadata"] = clip_utf8(text, get_settings().max_value_bytes)
     return fields
+
+
+def attributes_size(attributes: Attributes) -> int:
+    """Bytes of ``attributes`` as counted against ``OTEL_FEEDBACK_MAX_RECORD_BYTES``: UTF-8
+    keys and text, 8 per number or bool."""
+    total = 0
+    for key, value in attributes.items():
+        total += len(key) if key.isascii() else len(key.encode("utf-8", "surrogatepass"))
+        if isinstance(value, str):
+            total += len(value) if value.isascii() else _item_size(value)
+        elif isinstance(value, tuple):
+            total += sum(_item_size(item) for item in value)
+        else:
+            total += 8
+    return total
+
+
+def _item_size(item: object) -> int:
+    return len(item.encode("utf-8", "surrogatepass")) if type(item) is str else 8
+
+
+def fit_record(attributes: Attributes, used_bytes: int = 0, used_keys: int = 0) -> Attributes:
+    """``attributes`` within one call's limits (``OTEL_FEEDBACK_MAX_KEYS`` and
+    ``OTEL_FEEDBACK_MAX_RECORD_BYTES``, less what the call already used); the attributes
+    from the first that does not fit on are refused, logged and counted."""
+    settings = get_settings()
+    max_keys = settings.max_keys - used_keys
+    budget = settings.max_record_bytes - used_bytes
+    if len(attributes) <= max_keys and attributes_size(attributes) <= budget:
+        return attributes
+    kept: Attributes = {}
+    total = 0
+    for key, value in attributes.items():
+        size = attributes_size({key: value})
+        if len(kept) >= max_keys or total + size > budget:
+            break
+        kept[key] = value
+        total += size
+    refused = len(attributes) - len(kept)
+    report(
+        "record_too_large",
+        InvalidFeedbackError(
+            f"one call gave {len(attributes) + used_keys} attributes of "
+            f"{attributes_size(attributes) + used_bytes} bytes, over the limits of "
+            f"{settings.max_keys} attributes (OTEL_FEEDBACK_MAX_KEYS) and "
+            f"{settings.max_record_bytes} bytes (OTEL_FEEDBACK_MAX_RECORD_BYTES); kept the "
+            f"first {len(kept)}, refused {refused}"
+        ),
+    )
+    return kept
 
 
 def _fit_event(event: Attributes) -> Attributes:
@@ -210,18 +280,27 @@ def _invalid(problem: str, message: str) -> None:
 
 
 def _safe_str(value: object) -> str | None:
-    """``str(value)``, or ``None`` when that raises (user ``__str__`` code)."""
+    """``str(value)`` as a plain ``str``, or ``None`` when that raises (user ``__str__``
+    code, an int past Python's digit limit)."""
     try:
-        return str(value)
+        return str.__str__(str(value))
     except Exception:  # noqa: BLE001 - a broken __str__ must not drop the whole record
         return None
+
+
+def _shown(value: object) -> str:
+    """``value`` for a log message, never raising, cut when long."""
+    text = _safe_str(value)
+    if text is None:
+        return f"<a {type(value).__name__} without str()>"
+    return repr(text) if len(text) <= 120 else repr(text[:120]) + "…"
 
 
 def _name(name: object) -> str | None:
     if not isinstance(name, str):
         _invalid("invalid_name", f"feedback name must be a str, got {type(name).__name__}")
         return None
-    stripped = name.strip().strip(".")
+    stripped = _repaired(str.__str__(name), "name").strip().strip(".")
     if not stripped:
         _invalid("invalid_name", "feedback name is empty; give it a name like 'rating'")
         return None
@@ -254,48 +333,80 @@ def _value_ok(name: str, value: object) -> bool:
     return True
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_TEXT_LENGTH else text[:MAX_TEXT_LENGTH]
+def _repaired(text: str, what: str) -> str:
+    """``text`` with any lone surrogate (no UTF-8 form) replaced by U+FFFD, reported."""
+    fixed, repaired = encodable(text)
+    if repaired:
+        _invalid(
+            "unencodable_text",
+            f"feedback {what} held lone surrogates (text with no UTF-8 form); replaced them "
+            "with U+FFFD",
+        )
+    return fixed
+
+
+def _label_of(value: str) -> str:
+    """The label a ``str`` value gives, within the text limits (not reported: the value is)."""
+    text = encodable(str.__str__(value)[:MAX_TEXT_LENGTH])[0]
+    return clip_utf8(text, get_settings().max_value_bytes)
 
 
 def _text(value: object, what: str) -> str | None:
     if value is None:
         return None
-    text = value if isinstance(value, str) else _safe_str(value)
+    text = str.__str__(value) if isinstance(value, str) else _safe_str(value)
     if text is None:
         _invalid("invalid_value", f"feedback {what} could not be converted to text; omitted")
         return None
-    if len(text) > MAX_TEXT_LENGTH:
+    size = len(text)
+    if size > MAX_TEXT_LENGTH:
+        text = text[:MAX_TEXT_LENGTH]
+    max_bytes = get_settings().max_value_bytes
+    text, repaired, truncated = clean_text(text, max_bytes)
+    if repaired:
+        _invalid(
+            "unencodable_text",
+            f"feedback {what} held lone surrogates (text with no UTF-8 form); replaced them "
+            "with U+FFFD",
+        )
+    if size > MAX_TEXT_LENGTH or truncated:
         _invalid(
             "truncated_text",
-            f"feedback {what} is {len(text)} characters; kept the first {MAX_TEXT_LENGTH}",
+            f"feedback {what} is {size} characters; kept the first {len(text)} (limits: "
+            f"{MAX_TEXT_LENGTH} characters, {max_bytes} bytes)",
         )
-        text = text[:MAX_TEXT_LENGTH]
     return text or None
 
 
 def _source_type(source: object) -> str | None:
     if source is None:
         return None
-    text = _safe_str(getattr(source, "value", source))  # an Enum member reads as its value
+    text = _safe_str(_enum_value(source))
     normalized = (text or "").strip().upper().replace("-", "_").replace(" ", "_")
     normalized = names.SOURCE_TYPE_ALIASES.get(normalized, normalized)
     if normalized in names.SOURCE_TYPES:
         return normalized
     _invalid(
         "invalid_source",
-        f"feedback source type {text!r} is not one of {', '.join(names.SOURCE_TYPES)}; omitted",
+        f"feedback source type {_shown(text)} is not one of "
+        f"{', '.join(names.SOURCE_TYPES)}; omitted",
     )
     return None
 
 
+def _enum_value(value: object) -> object:
+    """An Enum member's value, else ``value``."""
+    return value.value if isinstance(value, Enum) else value
+
+
 def _kind(kind: object) -> str:
-    text = _safe_str(kind)
+    text = _safe_str(_enum_value(kind))
     normalized = (text or "").strip().lower()
     if normalized in names.KINDS:
         return normalized
     _invalid(
-        "invalid_kind", f"feedback kind {text!r} is not 'explicit' or 'implicit'; used explicit"
+        "invalid_kind",
+        f"feedback kind {_shown(text)} is not 'explicit' or 'implicit'; used explicit",
     )
     return "explicit"
 
@@ -332,14 +443,22 @@ def _error(error: object) -> tuple[str | None, str | None]:
         return None, None
     if isinstance(error, BaseException):
         return type(error).__name__, _text(_safe_str(error), "error")
-    code = getattr(error, "error_code", None)
+    code = _attribute(error, "error_code")
     if code is not None:
-        message = getattr(error, "error_message", None)
+        message = _attribute(error, "error_message")
         return (
             _text(code, "error code") or "_OTHER",
             _text(message, "error") if message is not None else None,
         )
     return "_OTHER", _text(error, "error")
+
+
+def _attribute(value: object, name: str) -> object:
+    """``getattr(value, name, None)``, also when the attribute's code raises."""
+    try:
+        return getattr(value, name, None)
+    except Exception:  # noqa: BLE001 - a property of a user object
+        return None
 
 
 def _timestamp(timestamp: object) -> int:
@@ -349,22 +468,28 @@ def _timestamp(timestamp: object) -> int:
         parsed = _parse_iso(timestamp)
         if parsed is not None:
             timestamp = parsed
+    nanoseconds: int | None = None
     if isinstance(timestamp, dt.datetime):
-        moment = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=dt.timezone.utc)
-        return (moment - _EPOCH) // _MICROSECOND * 1000  # exact, unlike float seconds
-    if isinstance(timestamp, int) and not isinstance(timestamp, bool) and timestamp > 0:
-        return timestamp
+        try:
+            moment = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=dt.timezone.utc)
+            nanoseconds = (moment - _EPOCH) // _MICROSECOND * 1000  # exact, unlike float seconds
+        except Exception:  # noqa: BLE001 - a tzinfo whose utcoffset() raises or is absurd
+            nanoseconds = None
+    elif isinstance(timestamp, int) and not isinstance(timestamp, bool):
+        nanoseconds = int(timestamp)
+    if nanoseconds is not None and 0 < nanoseconds <= MAX_TIMESTAMP_NS:
+        return nanoseconds
     _invalid(
         "invalid_timestamp",
-        f"feedback timestamp {_safe_str(timestamp)!r} is not a datetime, an ISO 8601 string or "
-        "a positive int of nanoseconds; used now",
+        f"feedback timestamp {_shown(timestamp)} is not a datetime, an ISO 8601 string or a "
+        "positive int of nanoseconds, between 1970 and 2262; used now",
     )
     return now_ns()
 
 
 def _parse_iso(text: str) -> dt.datetime | None:
     """An ISO 8601 date-time (``Z`` or an offset; naive means UTC), else ``None``."""
-    candidate = text.strip()
+    candidate = str.__str__(text).strip()
     if candidate.endswith(("Z", "z")):
         candidate = candidate[:-1] + "+00:00"
     try:
@@ -380,7 +505,7 @@ def shape_namespaces(
     if metrics is None and metadata is None and user_properties is None and (
         type(feedback) is dict
     ):
-        return flatten(feedback, names.FEEDBACK)  # the usual call, directly
+        return fit_record(flatten(feedback, names.FEEDBACK))  # the usual call, directly
     attributes: Attributes = {}
     values = zip(names.NAMESPACES, (feedback, metrics, metadata, user_properties), strict=True)
     for namespace, value in values:
@@ -394,4 +519,4 @@ def shape_namespaces(
             )
             continue
         attributes.update(flatten(value, prefix=namespace))
-    return attributes
+    return fit_record(attributes)

@@ -88,6 +88,13 @@ def internal_error(where: str) -> None:
     logger.exception("otel_feedback.%s failed; the application is unaffected", where)
 
 
+def _problem_of(error: FeedbackError) -> str:
+    """The diagnostics key of an error raised without :func:`report`: its class, in snake case
+    (``InvalidTokenError`` -> ``invalid_token``)."""
+    name = type(error).__name__.removesuffix("Error") or "feedback"
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
 def _is_call_error(error: TypeError) -> bool:
     """A ``TypeError`` raised by the call itself (bad arguments), not inside the function."""
     traceback = error.__traceback__
@@ -110,9 +117,11 @@ def guarded(default: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
             token = _strict_override.set(strict) if isinstance(strict, bool) else None
             try:
                 return function(*args, **kwargs)
-            except FeedbackError:
+            except FeedbackError as error:
                 if is_strict():
                     raise
+                # Raised directly, not through report() (which never raises here): count it.
+                report(_problem_of(error), error)
                 return cast(R, default)
             except TypeError as error:
                 if _is_call_error(error):

@@ -23,6 +23,12 @@ _FALSE = frozenset({"", "0", "false", "no", "off"})
 
 DEFAULT_TOKEN_MAX_AGE_SECONDS = 30 * 24 * 3600
 """Thirty days."""
+DEFAULT_MAX_VALUE_BYTES = 64 * 1024
+"""64 KiB: a reason of the documented 65,536 ASCII characters fits whole."""
+DEFAULT_MAX_RECORD_BYTES = 256 * 1024
+"""256 KiB: sixteen such records still fit one 4 MiB gRPC message."""
+DEFAULT_MAX_KEYS = 1000
+"""Attributes one call may produce: at most eight spans' worth at OTel's default of 128."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +45,11 @@ class Settings:
     """Nested mappings on a path before the rest is JSON (``OTEL_FEEDBACK_MAX_OBJECT_DEPTH``)."""
     max_array_depth: int = 2
     """Nested lists on a path before the rest is JSON (``OTEL_FEEDBACK_MAX_ARRAY_DEPTH``)."""
-    max_value_bytes: int = 32 * 1024
+    max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
     """Longest string value kept, in UTF-8 bytes (``OTEL_FEEDBACK_MAX_VALUE_BYTES``)."""
-    max_record_bytes: int = 256 * 1024
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     """Largest total of one call's attributes, in bytes (``OTEL_FEEDBACK_MAX_RECORD_BYTES``)."""
-    max_keys: int = 1000
+    max_keys: int = DEFAULT_MAX_KEYS
     """Most attributes one call may produce (``OTEL_FEEDBACK_MAX_KEYS``)."""
     outbox_path: str | None = None
     """SQLite outbox for durable late feedback, or ``None`` (``OTEL_FEEDBACK_OUTBOX``)."""

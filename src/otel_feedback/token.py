@@ -26,8 +26,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from otel_feedback._coerce import encodable
+from otel_feedback.context import usable_identity
 from otel_feedback.conventions import ENV_TOKEN_SECRET
-from otel_feedback.errors import ExpiredTokenError, InvalidTokenError
+from otel_feedback.errors import ConfigurationError, ExpiredTokenError, InvalidTokenError
 from otel_feedback.ids import span_id_hex, trace_id_hex
 from otel_feedback.reporting import count, logger
 from otel_feedback.settings import get_settings
@@ -85,7 +87,7 @@ class FeedbackToken:
         body += _U64.pack(max(0, self.issued_at_ns))
         identities = (self.session_id, self.user_id) if include_identity else (None, None)
         for flag, text in zip((_HAS_SESSION, _HAS_USER), identities, strict=True):
-            raw = text.encode("utf-8") if text else b""
+            raw = (usable_identity(text) or "").encode("utf-8")
             if len(raw) > _MAX_IDENTITY_BYTES:
                 count("token_identity_omitted")
                 logger.warning(
@@ -113,12 +115,31 @@ class FeedbackToken:
 
 
 def resolve_secrets(secret: Secrets | None) -> tuple[bytes, ...]:
-    """The secrets in force: ``secret`` when given (one or several), else the configured ones."""
+    """The secrets in force: ``secret`` when given (one or several), else the configured ones.
+
+    Raises :class:`~otel_feedback.InvalidTokenError` when ``secret`` is neither a ``str``,
+    ``bytes`` nor a list of them (a secret that cannot be used must not silently verify
+    nothing).
+    """
     if secret is None:
         return get_settings().token_secrets
     if isinstance(secret, (str, bytes)):
         secret = (secret,)
-    keys = tuple(key.encode("utf-8") if isinstance(key, str) else bytes(key) for key in secret)
+    elif not isinstance(secret, (list, tuple)):
+        raise InvalidTokenError(
+            f"secret= must be a str, bytes or a list of them, got a {type(secret).__name__}"
+        )
+    keys: list[bytes] = []
+    for key in secret:
+        if isinstance(key, str):
+            fixed, _ = encodable(str.__str__(key))
+            keys.append(fixed.encode("utf-8"))
+        elif isinstance(key, (bytes, bytearray)):
+            keys.append(bytes(key))
+        else:
+            raise InvalidTokenError(
+                f"each secret must be a str or bytes, got a {type(key).__name__}"
+            )
     return tuple(key for key in keys if key)
 
 
@@ -148,10 +169,19 @@ def parse_feedback_token(
     still verified). With ``max_age`` (seconds), a token issued longer ago than that raises
     :class:`~otel_feedback.ExpiredTokenError`, and one issued more than
     :data:`FUTURE_SKEW_SECONDS` in the future (by ``now``, nanoseconds, default the wall
-    clock) raises :class:`~otel_feedback.InvalidTokenError`.
+    clock) raises :class:`~otel_feedback.InvalidTokenError`. A ``secret`` of the wrong type
+    raises :class:`~otel_feedback.InvalidTokenError`; a ``max_age`` or ``now`` that is not a
+    number raises :class:`~otel_feedback.ConfigurationError`.
     """
+    if max_age is not None and (
+        isinstance(max_age, bool) or not isinstance(max_age, (int, float)) or not max_age >= 0
+    ):
+        raise ConfigurationError(f"max_age= must be a number of seconds >= 0, got {max_age!r}")
+    if now is not None and (isinstance(now, bool) or not isinstance(now, int)):
+        raise ConfigurationError(f"now= must be an int of nanoseconds, got {now!r}")
+    keys = resolve_secrets(secret)
     try:
-        parsed = _parse(token, resolve_secrets(secret), require_signature)
+        parsed = _parse(token, keys, require_signature)
     except InvalidTokenError as error:
         text = str(error)
         fix = _FIX_SECRET if "signed" in text or "signature" in text else _FIX
