@@ -48,6 +48,9 @@ _U64 = struct.Struct(">Q")
 _LEN = struct.Struct(">H")
 _SIGNATURE_BYTES = 16
 _MAX_IDENTITY_BYTES = 1024
+MAX_TOKEN_CHARS = 2048
+"""Longest token accepted; :meth:`FeedbackToken.encode` leaves identities out to stay within."""
+MAX_TOKEN_BYTES = MAX_TOKEN_CHARS * 3 // 4
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
 
 
@@ -79,28 +82,37 @@ class FeedbackToken:
         With several secrets the first signs. ``include_identity=False`` leaves the session
         and user ids out: tokens are signed, not encrypted, so whoever holds one can read them.
         """
+        if not (0 <= self.trace_id < 1 << 128 and 0 <= self.span_id < 1 << 64) or not (
+            self.root_span_id is None or 0 <= self.root_span_id < 1 << 64
+        ):
+            raise InvalidTokenError("a feedback token holds 128-bit trace and 64-bit span ids")
+        keys = resolve_secrets(secret)
+        key = keys[0] if keys else None
         flags = _SAMPLED if self.sampled else 0
         body = bytearray()
         if self.root_span_id:
             flags |= _HAS_ROOT
             body += self.root_span_id.to_bytes(8, "big")
-        body += _U64.pack(max(0, self.issued_at_ns))
+        body += _U64.pack(min(max(0, self.issued_at_ns), (1 << 64) - 1))
+        # Identities share what is left under the longest token parse_feedback_token takes.
+        room = MAX_TOKEN_BYTES - _HEAD.size - len(body) - (_SIGNATURE_BYTES if key else 0)
         identities = (self.session_id, self.user_id) if include_identity else (None, None)
         for flag, text in zip((_HAS_SESSION, _HAS_USER), identities, strict=True):
             raw = (usable_identity(text) or "").encode("utf-8")
-            if len(raw) > _MAX_IDENTITY_BYTES:
+            if len(raw) > _MAX_IDENTITY_BYTES or _LEN.size + len(raw) > room:
                 count("token_identity_omitted")
                 logger.warning(
-                    "a session or user id of %d bytes is too long for a feedback token (max %d); "
-                    "left out, so late feedback carries the ids of the context it is sent from",
+                    "token_identity_omitted: a session or user id of %d bytes is too long for a "
+                    "feedback token (max %d, %d left); left out, so late feedback carries the "
+                    "ids of the context it is sent from",
                     len(raw),
                     _MAX_IDENTITY_BYTES,
+                    max(0, room - _LEN.size),
                 )
             elif raw:
                 flags |= flag
                 body += _LEN.pack(len(raw)) + raw
-        keys = resolve_secrets(secret)
-        key = keys[0] if keys else None
+                room -= _LEN.size + len(raw)
         if key is not None:
             flags |= _SIGNED
         message = (
@@ -211,8 +223,10 @@ def _parse(token: str, keys: tuple[bytes, ...], require_signature: bool | None) 
     if not isinstance(token, str) or not token:
         got = "an empty string" if isinstance(token, str) else f"a {type(token).__name__}"
         raise InvalidTokenError(f"a feedback token must be a non-empty string, got {got}")
-    if len(token) > 2048:
-        raise InvalidTokenError(f"feedback token is {len(token)} characters; tokens are < 2048")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise InvalidTokenError(
+            f"feedback token is {len(token)} characters; tokens are at most {MAX_TOKEN_CHARS}"
+        )
     if not _ALPHABET.fullmatch(token):
         # urlsafe_b64decode would silently skip such characters.
         raise InvalidTokenError("feedback token is not URL-safe base64: it has other characters")
