@@ -95,6 +95,16 @@ def describe(value: object) -> str:
     return type(value).__qualname__
 
 
+def shown(value: object, limit: int = 120) -> str:
+    """``repr(value)`` for a log message: never raising (user ``__repr__``, huge ints), cut
+    after ``limit`` characters."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - user code may raise anything
+        text = f"<a {describe(value)}>"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def last_resort_text(value: object) -> str:
     """``str(value)``, else ``repr(value)``, else a placeholder naming the type."""
     for render in (str, repr):

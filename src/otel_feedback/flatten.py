@@ -48,6 +48,7 @@ from otel_feedback._coerce import (
     int_text,
     last_resort_text,
     object_fields,
+    shown,
     utf8_size,
 )
 from otel_feedback.errors import (
@@ -154,7 +155,7 @@ def _walk_failed(exc: Exception) -> None:
     else:
         report(
             "unsupported_value",
-            UnsupportedValueError(f"flattening raised {exc!r}; rest omitted"),
+            UnsupportedValueError(f"flattening raised {shown(exc)}; rest omitted"),
         )
 
 
@@ -391,7 +392,8 @@ class _Walk:
             report(
                 "unsupported_value",
                 UnsupportedValueError(
-                    f"{key!r}: converting a {describe(item)} raised {exc!r}; kept {converted!r}"
+                    f"{key!r}: converting a {describe(item)} raised {shown(exc)}; "
+                    f"kept {shown(converted)}"
                 ),
             )
         if unsupported:
@@ -479,7 +481,7 @@ class _Walk:
                 report(
                     "invalid_key",
                     InvalidKeyError(
-                        f"a {describe(key)} key under {_shown(base)} has no str(): {exc!r}"
+                        f"a {describe(key)} key under {_shown(base)} has no str(): {shown(exc)}"
                     ),
                 )
                 return None
@@ -638,7 +640,9 @@ def unflatten(
     except Exception as exc:  # noqa: BLE001 - a user mapping's items() may raise
         report(
             "unsupported_value",
-            UnsupportedValueError(f"reading the attributes raised {exc!r}; nothing unflattened"),
+            UnsupportedValueError(
+                f"reading the attributes raised {shown(exc)}; nothing unflattened"
+            ),
         )
         return {}
 
@@ -656,7 +660,9 @@ def _unflatten(attributes: Mapping[Any, Any], start: str) -> dict[str, Any]:
         if type(key) is not str:
             report(
                 "invalid_key",
-                InvalidKeyError(f"attribute key {key!r} is a {describe(key)}, not a str; skipped"),
+                InvalidKeyError(
+                    f"attribute key {shown(key)} is a {describe(key)}, not a str; skipped"
+                ),
             )
             continue
         if start and not key.startswith(start):

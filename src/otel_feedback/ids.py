@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from otel_feedback._coerce import shown
 from otel_feedback.errors import InvalidTargetError
 
 _HEX = frozenset("0123456789abcdef")
@@ -12,7 +13,7 @@ def _parse(value: object, digits: int, what: str) -> int:
         if 0 < value < 1 << (4 * digits):
             return value
         raise InvalidTargetError(
-            f"{what} {value!r} is out of range; pass the non-zero {4 * digits}-bit id of a "
+            f"{what} {shown(value)} is out of range; pass the non-zero {4 * digits}-bit id of a "
             f"real span (span.get_span_context().{what.replace(' ', '_')})"
         )
     if not isinstance(value, str):
@@ -21,13 +22,13 @@ def _parse(value: object, digits: int, what: str) -> int:
         )
     if len(value) != digits or not _HEX.issuperset(value):
         raise InvalidTargetError(
-            f"{what} {value!r} is not {digits} lowercase hex characters "
+            f"{what} {shown(value)} is not {digits} lowercase hex characters "
             f"(format it with opentelemetry.trace.format_{what.replace(' ', '_')})"
         )
     number = int(value, 16)
     if number == 0:
         raise InvalidTargetError(
-            f"{what} {value!r} is all zeros, which OpenTelemetry rejects as invalid; pass the "
+            f"{what} {shown(value)} is all zeros, which OpenTelemetry rejects as invalid; pass the "
             f"id of a real span (format_{what.replace(' ', '_')}(span.get_span_context()."
             f"{what.replace(' ', '_')}))"
         )

@@ -21,7 +21,7 @@ from enum import Enum
 from typing import Any
 
 from otel_feedback import conventions as names
-from otel_feedback._coerce import clean_text, clip_utf8, encodable
+from otel_feedback._coerce import clean_text, clip_utf8, encodable, shown
 from otel_feedback._sdk import event_attribute_limit
 from otel_feedback.errors import InvalidFeedbackError
 from otel_feedback.flatten import Attributes, flatten, unflatten
@@ -431,7 +431,7 @@ def _feedback_id(feedback_id: object) -> str:
             return candidate
     _invalid(
         "invalid_id",
-        f"feedback_id {feedback_id!r} is not 32 hex characters (a UUID); a new id was used",
+        f"feedback_id {shown(feedback_id)} is not 32 hex characters (a UUID); a new id was used",
     )
     return new_feedback_id()
 

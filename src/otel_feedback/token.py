@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from otel_feedback._coerce import encodable
+from otel_feedback._coerce import encodable, shown
 from otel_feedback.context import usable_identity
 from otel_feedback.conventions import ENV_TOKEN_SECRET
 from otel_feedback.errors import ConfigurationError, ExpiredTokenError, InvalidTokenError
@@ -188,9 +188,9 @@ def parse_feedback_token(
     if max_age is not None and (
         isinstance(max_age, bool) or not isinstance(max_age, (int, float)) or not max_age >= 0
     ):
-        raise ConfigurationError(f"max_age= must be a number of seconds >= 0, got {max_age!r}")
+        raise ConfigurationError(f"max_age= must be a number of seconds >= 0, got {shown(max_age)}")
     if now is not None and (isinstance(now, bool) or not isinstance(now, int)):
-        raise ConfigurationError(f"now= must be an int of nanoseconds, got {now!r}")
+        raise ConfigurationError(f"now= must be an int of nanoseconds, got {shown(now)}")
     keys = resolve_secrets(secret)
     try:
         parsed = _parse(token, keys, require_signature)
