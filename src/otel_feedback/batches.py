@@ -51,7 +51,7 @@ def log_traces_feedback_scores(
     project is the OpenTelemetry resource's business."""
     return [
         _log_score(index, score, "trace", tracer_provider, strict)
-        for index, score in enumerate(scores)
+        for index, score in enumerate(_scores(scores))
     ]
 
 
@@ -69,8 +69,21 @@ def log_spans_feedback_scores(
     (``None`` where dropped)."""
     return [
         _log_score(index, score, "span", tracer_provider, strict)
-        for index, score in enumerate(scores)
+        for index, score in enumerate(_scores(scores))
     ]
+
+
+def _scores(scores: object) -> Iterable[Any]:
+    """``scores`` when it is a list (or other iterable) of scores, else none (reported)."""
+    if isinstance(scores, Iterable) and not isinstance(scores, (str, bytes, Mapping)):
+        return scores
+    report(
+        "invalid_value",
+        InvalidFeedbackError(
+            f"scores must be a list of score dicts, got a {type(scores).__name__}; nothing logged"
+        ),
+    )
+    return ()
 
 
 def _log_score(
