@@ -88,6 +88,17 @@ def flatten(
     if strict is not None:
         with strict_mode(strict):
             return flatten(value, prefix, limits=limits)
+    return _walked(value, prefix, limits).out
+
+
+def flatten_measured(value: object, prefix: str) -> tuple[Attributes, int]:
+    """:func:`flatten`, and a quick upper bound of the attributes' size in bytes (UTF-8 keys
+    and text, 8 per attribute), as :func:`otel_feedback.record.fit_record` measures it."""
+    walk = _walked(value, prefix, None)
+    return walk.out, walk.size_bound()
+
+
+def _walked(value: object, prefix: object, limits: FlattenLimits | None) -> _Walk:
     walk = _Walk(limits if limits is not None else FlattenLimits.from_settings())
     if type(prefix) is not str or not prefix.isascii():
         prefix = _prefix_text(prefix)
@@ -98,7 +109,8 @@ def flatten(
             raise
         except Exception as exc:  # noqa: BLE001 - RecursionError, or user code raising
             _walk_failed(exc)
-        return walk.out
+        walk.finish()
+        return walk
     try:
         fields = None if isinstance(value, Mapping) else _top_fields(value)
         if fields is not None:  # a dataclass, model, ... passed whole is the top-level mapping
@@ -119,7 +131,8 @@ def flatten(
         raise
     except Exception as exc:  # noqa: BLE001 - user containers (__iter__, items) may raise
         _walk_failed(exc)
-    return walk.out
+    walk.finish()
+    return walk
 
 
 def _prefix_text(prefix: object) -> str:
@@ -136,6 +149,9 @@ def _prefix_text(prefix: object) -> str:
         report("unencodable_text", FlattenError(f"prefix {_shown(text)} {_SURROGATES}"))
     return text
 
+
+_SMALL_TEXT = 1024
+"""Text up to this many ASCII characters needs no check against the value limit."""
 
 _SURROGATES = "held lone surrogates (text with no UTF-8 form); replaced them with U+FFFD"
 
@@ -172,14 +188,56 @@ def _top_fields(value: object) -> dict[str, Any] | None:
 class _Walk:
     """One pass over a nested value, writing attributes into ``out``."""
 
-    __slots__ = ("active", "max_array", "max_bytes", "max_object", "out")
+    __slots__ = (
+        "active",
+        "key_bytes",
+        "large",
+        "large_count",
+        "max_array",
+        "max_bytes",
+        "max_object",
+        "out",
+        "small",
+    )
 
     def __init__(self, limits: FlattenLimits) -> None:
         self.out: Attributes = {}
         self.max_object = limits.max_object_depth
         self.max_array = limits.max_array_depth
         self.max_bytes = limits.max_value_bytes
+        # Text up to `small` ASCII characters is written inline; longer values go through
+        # text() / array() / big_int(), which add their bytes to `large`, so size_bound()
+        # needs no pass over the attributes.
+        self.small = min(_SMALL_TEXT, self.max_bytes)
+        self.large = self.large_count = self.key_bytes = 0
         self.active: set[int] = set()
+
+    def finish(self) -> None:
+        """Check every key at once: keys are written unchecked (a plain ``str`` without dots
+        is a path segment), so text with no UTF-8 form is repaired and a key longer than the
+        value limit dropped here, each reported. Also measures the keys for size_bound()."""
+        keys = "".join(self.out)
+        if len(keys) <= self.max_bytes and keys.isascii():
+            self.key_bytes = len(keys)
+            return
+        checked: Attributes = {}
+        for key, item in self.out.items():
+            text = self.key_text(key, "")
+            if text is not None:
+                checked[text] = item
+        self.out = checked
+        self.key_bytes = sum(utf8_size(key) for key in checked)
+
+    def size_bound(self) -> int:
+        """At least the bytes of ``out`` as ``fit_record`` counts them."""
+        key_bytes = self.key_bytes
+        small_values = max(0, len(self.out) - self.large_count)
+        return key_bytes + self.large + 8 * self.large_count + small_values * (self.small + 8)
+
+    def counted(self, size: int) -> None:
+        """Count a value of ``size`` bytes in the size bound."""
+        self.large += size
+        self.large_count += 1
 
     # -- containers ---------------------------------------------------------------------
 
@@ -196,15 +254,9 @@ class _Walk:
             self.cycle(base[:-1])
             return
         registered = False
-        max_bytes = self.max_bytes
+        small = self.small
         for key in mapping:
-            if (
-                type(key) is not str
-                or not key
-                or "." in key
-                or not key.isascii()
-                or len(key) > max_bytes
-            ):
+            if type(key) is not str or not key or "." in key:
                 active.add(ident)
                 registered = True
                 mapping = self.resolve_paths(mapping, base)
@@ -214,9 +266,7 @@ class _Walk:
             kind = type(item)
             if kind is str:
                 out[base + key] = (
-                    item
-                    if item.isascii() and len(item) <= max_bytes
-                    else self.text(base + key, item)
+                    item if len(item) <= small and item.isascii() else self.text(base + key, item)
                 )
             elif kind is bool:
                 out[base + key] = item
@@ -285,7 +335,7 @@ class _Walk:
         kind = type(item)
         if kind is str:
             self.out[key] = (
-                item if item.isascii() and len(item) <= self.max_bytes else self.text(key, item)
+                item if len(item) <= self.small and item.isascii() else self.text(key, item)
             )
         elif kind is bool:
             self.out[key] = item
@@ -307,6 +357,7 @@ class _Walk:
             report("unencodable_text", FlattenError(f"{_shown(key)}: the value {_SURROGATES}"))
         if truncated:
             self.too_large(key, utf8_size(encodable(item)[0]), "its first")
+        self.counted(utf8_size(text))
         return text
 
     def too_large(self, key: str, size: int, kept: str) -> None:
@@ -332,6 +383,7 @@ class _Walk:
         elif len(text) > self.max_bytes:
             self.too_large(key, len(text), "the first")
             text = text[: self.max_bytes]
+        self.counted(len(text))
         return text
 
     def array(self, key: str, items: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -341,30 +393,37 @@ class _Walk:
         if not items:
             return items
         if type(items[0]) is not str:
-            if len(items) * 8 <= max_bytes:
-                return items
-            self.too_large(key, len(items) * 8, "the items within")
-            return items[: max_bytes // 8]
+            size = len(items) * 8
+            if size > max_bytes:
+                self.too_large(key, size, "the items within")
+                items = items[: max_bytes // 8]
+                size = len(items) * 8
+            if size > self.small:
+                self.counted(size)
+            return items
         joined = "".join(items)
         if joined.isascii() and len(joined) <= max_bytes:
+            if len(joined) > self.small:
+                self.counted(len(joined))
             return items
-        kept: list[str] = []
-        total = repaired = 0
-        for item in items:
-            text, fixed = encodable(item)
-            repaired += fixed
-            size = utf8_size(text)
-            if total + size > max_bytes:
-                self.too_large(key, total + sum(utf8_size(encodable(rest)[0])
-                                                for rest in items[len(kept):]), "the items within")
-                break
-            kept.append(text)
-            total += size
+        texts = [encodable(item) for item in items]
+        repaired = sum(fixed for _, fixed in texts)
         if repaired:
             report(
                 "unencodable_text",
                 FlattenError(f"{_shown(key)}: {repaired} array item(s) {_SURROGATES}"),
             )
+        kept: list[str] = []
+        total = 0
+        for text, _ in texts:
+            size = utf8_size(text)
+            if total + size > max_bytes:
+                whole = sum(utf8_size(text) for text, _ in texts)
+                self.too_large(key, whole, "the items within")
+                break
+            kept.append(text)
+            total += size
+        self.counted(total)
         return tuple(kept)
 
     def other(self, key: str, item: object, objects: int, arrays: int) -> None:

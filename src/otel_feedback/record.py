@@ -24,7 +24,7 @@ from otel_feedback import conventions as names
 from otel_feedback._coerce import clean_text, clip_utf8, encodable, shown
 from otel_feedback._sdk import event_attribute_limit
 from otel_feedback.errors import InvalidFeedbackError
-from otel_feedback.flatten import Attributes, flatten, unflatten
+from otel_feedback.flatten import Attributes, flatten, flatten_measured, unflatten
 from otel_feedback.reporting import report
 from otel_feedback.settings import get_settings
 
@@ -200,14 +200,20 @@ def _item_size(item: object) -> int:
     return len(item.encode("utf-8", "surrogatepass")) if type(item) is str else 8
 
 
-def fit_record(attributes: Attributes, used_bytes: int = 0, used_keys: int = 0) -> Attributes:
+def fit_record(
+    attributes: Attributes, used_bytes: int = 0, used_keys: int = 0, bound: int | None = None
+) -> Attributes:
     """``attributes`` within one call's limits (``OTEL_FEEDBACK_MAX_KEYS`` and
     ``OTEL_FEEDBACK_MAX_RECORD_BYTES``, less what the call already used); the attributes
-    from the first that does not fit on are refused, logged and counted."""
+    from the first that does not fit on are refused, logged and counted. ``bound`` is an
+    upper bound of their size (see :func:`~otel_feedback.flatten.flatten_measured`): when it
+    fits, nothing is measured."""
     settings = get_settings()
     max_keys = settings.max_keys - used_keys
     budget = settings.max_record_bytes - used_bytes
-    if len(attributes) <= max_keys and attributes_size(attributes) <= budget:
+    if len(attributes) <= max_keys and (
+        (bound is not None and bound <= budget) or attributes_size(attributes) <= budget
+    ):
         return attributes
     kept: Attributes = {}
     total = 0
@@ -505,8 +511,9 @@ def shape_namespaces(
     if metrics is None and metadata is None and user_properties is None and (
         type(feedback) is dict
     ):
-        return fit_record(flatten(feedback, names.FEEDBACK))  # the usual call, directly
+        return fit_record(*_measured(feedback, names.FEEDBACK))  # the usual call, directly
     attributes: Attributes = {}
+    bound = 0
     values = zip(names.NAMESPACES, (feedback, metrics, metadata, user_properties), strict=True)
     for namespace, value in values:
         if value is None:
@@ -518,5 +525,13 @@ def shape_namespaces(
                 f"got {type(value).__name__}; ignored",
             )
             continue
-        attributes.update(flatten(value, prefix=namespace))
-    return fit_record(attributes)
+        flat, size = flatten_measured(value, namespace)
+        attributes.update(flat)
+        bound += size
+    return fit_record(attributes, bound=bound)
+
+
+def _measured(value: object, prefix: str) -> tuple[Attributes, int, int, int]:
+    """``fit_record``'s arguments for ``flatten(value, prefix)`` alone in its call."""
+    flat, bound = flatten_measured(value, prefix)
+    return flat, 0, 0, bound
