@@ -282,20 +282,33 @@ def lenient_and_strict(call: Callable[[bool], object], exporter: EncodingExporte
 
 
 @FUZZ
-@given(feedback=anything, metrics=anything, metadata=anything, user_properties=anything)
+@given(
+    feedback=anything,
+    metrics=anything,
+    metadata=anything,
+    user_properties=anything,
+    span=st.one_of(st.none(), st.sampled_from(["ended", "current"]), scalars),
+)
 def test_enrich_span_and_session(
     pipeline: tuple[Tracer, EncodingExporter],
     feedback: Any,
     metrics: Any,
     metadata: Any,
     user_properties: Any,
+    span: Any,
 ) -> None:
     tracer, exporter = pipeline
+    ended = tracer.start_span("ended")
+    ended.end()
 
     def call(strict: bool) -> None:
-        with tracer.start_as_current_span("root"), tracer.start_as_current_span("child"):
-            fb.enrich_span(feedback, metrics, metadata, user_properties, strict=strict)
+        with tracer.start_as_current_span("root"), tracer.start_as_current_span("child") as child:
+            target = {"ended": ended, "current": child}.get(span, span) if isinstance(
+                span, str
+            ) else span
+            fb.enrich_span(feedback, metrics, metadata, user_properties, span=target, strict=strict)
             fb.enrich_session(feedback, metrics, metadata, user_properties, strict=strict)
+            fb.current_feedback_token(span=target, strict=strict)
 
     lenient_and_strict(call, exporter)
 

@@ -390,3 +390,16 @@ def test_strict_text_repairs_raise_typed_errors(grpc_wire: Wire) -> None:
                 fb.log_feedback("r", 1, strict=True, **kwargs)
         with pytest.raises(FeedbackError):
             fb.log_feedback("r\ud800", 1, strict=True)
+
+
+@pytest.mark.parametrize("span", [5, "span", object()], ids=["int", "str", "object"])
+def test_a_span_argument_that_is_no_span_is_reported(grpc_wire: Wire, span: Any) -> None:
+    with grpc_wire.tracer.start_as_current_span("host"):
+        assert fb.enrich_span(feedback={"a": 1}, span=span) is None
+        assert fb.current_feedback_token(span=span) is None
+    assert fb.diagnostics() == {"invalid_target": 2}
+    assert "feedback.a" not in grpc_wire.one("host").attributes
+    with pytest.raises(fb.InvalidTargetError):
+        fb.enrich_span(feedback={"a": 1}, span=span, strict=True)
+    with pytest.raises(fb.InvalidTargetError):
+        fb.current_feedback_token(span=span, strict=True)

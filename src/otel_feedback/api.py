@@ -56,6 +56,8 @@ def enrich_span(
     attributes = shape_namespaces(feedback, metrics, metadata, user_properties)
     if not attributes:
         return
+    if not _is_span(span, "enrich_span"):
+        return
     target_span = span if span is not None else trace.get_current_span()
     if not target_span.is_recording() and not target_span.get_span_context().is_valid:
         report(
@@ -67,6 +69,19 @@ def enrich_span(
         )
         return
     delivery.deliver_to_span(target_span, attributes)
+
+
+def _is_span(span: object, helper: str) -> bool:
+    """Whether ``span=`` is ``None`` or an OpenTelemetry span (else reported)."""
+    if span is None or isinstance(span, ApiSpan):
+        return True
+    report(
+        "invalid_target",
+        InvalidTargetError(
+            f"{helper}(span=...) takes an OpenTelemetry span, got a {type(span).__name__}"
+        ),
+    )
+    return False
 
 
 @guarded(None)
@@ -120,6 +135,8 @@ def current_feedback_token(
     Tokens carry the session and user ids in the clear (signed when a secret is set, never
     encrypted); ``include_identity=False`` leaves them out.
     """
+    if not _is_span(span, "current_feedback_token"):
+        return None
     target_span = span if span is not None else trace.get_current_span()
     span_context = target_span.get_span_context()
     if not span_context.is_valid:
