@@ -33,6 +33,7 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     database=None,
+    derandomize=True,  # the same examples every run: a failure here is a bug, never luck
 )
 
 
