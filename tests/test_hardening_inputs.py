@@ -403,3 +403,10 @@ def test_a_span_argument_that_is_no_span_is_reported(grpc_wire: Wire, span: Any)
         fb.enrich_span(feedback={"a": 1}, span=span, strict=True)
     with pytest.raises(fb.InvalidTargetError):
         fb.current_feedback_token(span=span, strict=True)
+
+
+def test_flatten_with_limits_that_are_no_limits_uses_the_settings() -> None:
+    assert fb.flatten({"a": 1}, "f", limits=5) == {"f.a": 1}  # type: ignore[arg-type]
+    assert fb.diagnostics() == {"invalid_value": 1}
+    with pytest.raises(FlattenError):
+        fb.flatten({"a": 1}, "f", limits="deep", strict=True)  # type: ignore[arg-type]

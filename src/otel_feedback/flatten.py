@@ -98,7 +98,15 @@ def flatten_measured(value: object, prefix: str) -> tuple[Attributes, int]:
     return walk.out, walk.size_bound()
 
 
-def _walked(value: object, prefix: object, limits: FlattenLimits | None) -> _Walk:
+def _walked(value: object, prefix: object, limits: object) -> _Walk:
+    if limits is not None and not isinstance(limits, FlattenLimits):
+        report(
+            "invalid_value",
+            FlattenError(
+                f"limits= must be a FlattenLimits, got a {describe(limits)}; used the settings'"
+            ),
+        )
+        limits = None
     walk = _Walk(limits if limits is not None else FlattenLimits.from_settings())
     if type(prefix) is not str or not prefix.isascii():
         prefix = _prefix_text(prefix)
