@@ -129,7 +129,7 @@ def s2_throughput(scale: Any) -> dict[str, Any]:
     cases: dict[str, Callable[[], object]] = {}
     for scorer in (
         Equals(),
-        Contains("Paris"),
+        Contains(substring="Paris"),
         RegexMatch(r"\b1[89]\d\d\b"),
         IsJson(),
         Levenshtein(),

@@ -18,7 +18,7 @@ tracer = trace.get_tracer("scoring-example")
 
 # 1. Online: every finished span with an input or output is scored in the background, and
 #    each score lands on that span as late feedback.
-scorers = [scoring.IsJson(), scoring.Contains("paris"), scoring.Levenshtein()]
+scorers = [scoring.IsJson(), scoring.Contains(substring="paris"), scoring.Levenshtein()]
 if os.environ.get("OPENAI_API_KEY"):
     scorers.append(scoring.AnswerRelevance())
 online = scoring.OnlineScorer(scorers, sample_rate=1.0)

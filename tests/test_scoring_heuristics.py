@@ -102,7 +102,10 @@ def test_equals_contains_regex_is_json() -> None:
     assert Equals().score(output="Paris", expected="Lyon").value == 0.0
     assert Contains().score(output="The answer is PARIS.", expected="paris").value == 1.0
     assert Contains(case_sensitive=True).score(output="PARIS", expected="paris").value == 0.0
-    assert Contains("refund").score(output="No refund possible").value == 1.0
+    assert Contains(substring="refund").score(output="No refund possible").value == 1.0
+    assert Contains(True).score(output="PARIS", expected="paris").value == 0.0
+    with pytest.raises(ScorerConfigError):
+        Contains("refund")  # type: ignore[arg-type] # case_sensitive comes first
     assert RegexMatch(r"\d{3}-\d{4}").score(output="call 555-1234").value == 1.0
     assert RegexMatch(r"^\d+$").score(output="12a").value == 0.0
     assert IsJson().score(output='{"a": [1, 2]}').value == 1.0

@@ -57,7 +57,7 @@ def events_by_name(spans: list[ReceivedSpan]) -> dict[str, tuple[ReceivedSpan, d
 
 
 def test_openinference_span_scored_on_the_right_span(wires: WireFactory) -> None:
-    wire, online = online_wire(wires, [Equals(), Contains("paris"), IsJson()])
+    wire, online = online_wire(wires, [Equals(), Contains(substring="paris"), IsJson()])
     with wire.tracer.start_as_current_span("request"):
         with wire.tracer.start_as_current_span("llm") as llm:
             llm.set_attribute("input.value", "Capital of France?")

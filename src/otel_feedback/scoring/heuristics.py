@@ -43,9 +43,9 @@ class Contains(Scorer):
 
     def __init__(
         self,
-        substring: str | None = None,
-        *,
         case_sensitive: bool = False,
+        *,
+        substring: str | None = None,
         name: str | None = None,
     ) -> None:
         super().__init__(name=name)
