@@ -122,7 +122,14 @@ class FeedbackSpanProcessor(SpanProcessor):
                 scope = fields._instrumentation_scope
                 if scope is None or scope.name != SCOPE_NAME:
                     span_context = fields._context
-                    self._remember_root(span_context[0], span_context[1], span)
+                    trace_id = span_context[0]
+                    roots = self._roots
+                    if trace_id in roots or trace_id in self._roots_old:
+                        self._remember_root(trace_id, span_context[1], span)
+                    else:  # a new trace, the usual case: inline
+                        roots[trace_id] = [span_context[1], span, None]
+                        if len(roots) >= self._roots_generation:
+                            self._roots_old, self._roots = roots, {}
         except Exception:  # noqa: BLE001 - a processor must never raise into the host app
             internal_error("FeedbackSpanProcessor.on_start")
 
@@ -133,15 +140,17 @@ class FeedbackSpanProcessor(SpanProcessor):
             span_context = fields._context
             if span_context is None:
                 return
-            span_id = span_context[1]
-            root = self._roots.get(span_context[0]) or self._roots_old.get(span_context[0])
-            if root is not None and root[0] == span_id:
-                root[1], root[2] = None, fields._end_time or 0
-            ended = (span_context[0], fields._end_time or 0)
+            trace_id, span_id = span_context[0], span_context[1]
+            ended = (trace_id, fields._end_time or 0)
             young = self._ended
             young[span_id] = ended
             if len(young) >= self._generation_size:
                 self._ended_old, self._ended = young, {}
+            parent = fields._parent
+            if parent is None or parent[2]:  # a local root: its end outlives the tables
+                root = self._roots.get(trace_id) or self._roots_old.get(trace_id)
+                if root is not None and root[0] == span_id:
+                    root[1], root[2] = None, ended[1]
             if self._spans and span_id in self._spans:
                 self._spans[span_id] = ended
         except Exception:  # noqa: BLE001 - a processor must never raise into the host app
