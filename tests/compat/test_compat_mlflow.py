@@ -397,3 +397,102 @@ def test_feedback_inside_the_trace_is_on_the_root_span(global_wire: Wire) -> Non
     assert span.attributes["feedback.guardrail_passed"] is True
     assert only_event(span).attributes["feedback.source.id"] == "guard"
     assert not feedback_spans(global_wire.receiver.spans), "written on the open span itself"
+
+
+# -- MLflow's tests/tracing/test_assessment.py, translated ----------------------------------
+
+_HUMAN = AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id="bob@example.com")
+_LLM = AssessmentSource(source_type=AssessmentSourceType.LLM_JUDGE, source_id="gpt-4o-mini")
+
+
+def _one_trace() -> str:
+    my_app(input="q")
+    trace_id = mlflow.get_last_active_trace_id()
+    assert trace_id is not None
+    return trace_id
+
+
+def test_log_feedback_fields(global_wire: Wire) -> None:
+    trace_id = _one_trace()
+    feedback = mlflow.log_feedback(
+        trace_id=trace_id,
+        name="faithfulness",
+        value=1.0,
+        source=_LLM,
+        rationale="This answer is very faithful.",
+        metadata={"model": "gpt-4o-mini"},
+    )
+    assert (feedback.name, feedback.value, feedback.error, feedback.span_id) == (
+        "faithfulness",
+        1.0,
+        None,
+        None,
+    )
+    assert feedback.source == _LLM
+    assert feedback.rationale == "This answer is very faithful."
+    assert feedback.create_time_ms is not None
+    assert feedback.last_update_time_ms is not None
+    [late] = feedback_spans(global_wire.wait(2))
+    event = only_event(late).attributes
+    assert event["feedback.source.id"] == "gpt-4o-mini"
+    assert event["feedback.metadata.model"] == "gpt-4o-mini"
+
+
+def test_log_feedback_with_value_and_error(global_wire: Wire) -> None:
+    trace_id = _one_trace()
+    error = mlflow.entities.AssessmentError(
+        error_code="RATE_LIMIT_EXCEEDED", error_message="Rate limit for the judge exceeded."
+    )
+    feedback = mlflow.log_feedback(
+        trace_id=trace_id, name="faithfulness", source=_LLM, value=0.5, error=error
+    )
+    assert feedback.value == 0.5
+    assert feedback.error == error
+    [late] = feedback_spans(global_wire.wait(2))
+    event = only_event(late).attributes
+    assert event["gen_ai.evaluation.score.value"] == 0.5
+    assert event["error.type"] == "RATE_LIMIT_EXCEEDED"
+
+
+def test_expectation_without_value_is_dropped(global_wire: Wire) -> None:
+    trace_id = _one_trace()
+    expectation = mlflow.log_expectation(
+        trace_id=trace_id, name="expected_answer", value=None, source=_HUMAN
+    )
+    assert expectation.assessment_id is None
+    assert fb.diagnostics()["invalid_value"] == 1
+
+
+def test_update_and_delete_feedback_and_expectation(global_wire: Wire) -> None:
+    trace_id = _one_trace()
+    feedback = mlflow.log_feedback(trace_id=trace_id, name="faithfulness", value=0.2, source=_LLM)
+    expected = mlflow.log_expectation(trace_id=trace_id, name="expected_answer", value="ML")
+    assert feedback.assessment_id
+    assert expected.assessment_id
+    updated = mlflow.update_feedback(
+        trace_id=trace_id,
+        assessment_id=feedback.assessment_id,
+        value=1.0,
+        rationale="This answer is very faithful.",
+        metadata={"model": "gpt-4o-mini"},
+    )
+    new_expected = mlflow.update_expectation(
+        trace_id=trace_id, assessment_id=expected.assessment_id, value="MLflow"
+    )
+    assert updated is not None
+    assert updated.overrides == feedback.assessment_id
+    assert new_expected is not None
+    assert new_expected.name == "expected_answer"
+    mlflow.delete_feedback(trace_id=trace_id, assessment_id=feedback.assessment_id)
+    mlflow.delete_expectation(trace_id=trace_id, assessment_id=expected.assessment_id)
+    assert fb.diagnostics()["unsupported"] == 2, "exported records cannot be deleted: said so"
+    late = feedback_spans(global_wire.wait(5))
+    values = [
+        (
+            span.attributes.get("feedback.faithfulness"),
+            span.attributes.get("feedback.ground_truth.expected_answer"),
+        )
+        for span in late
+    ]
+    assert (1.0, None) in values
+    assert (None, "MLflow") in values

@@ -28,12 +28,16 @@ from otel_feedback.compat import _runtime
 from otel_feedback.compat.mlflow import entities
 from otel_feedback.compat.mlflow._assessments import (
     delete_assessment,
+    delete_expectation,
+    delete_feedback,
     get_assessment,
     log_assessment,
     log_expectation,
     log_feedback,
     override_feedback,
     update_assessment,
+    update_expectation,
+    update_feedback,
 )
 from otel_feedback.compat.mlflow._tracing import (
     get_active_trace_id,
@@ -58,6 +62,8 @@ __all__ = [
     "Feedback",
     "SpanType",
     "delete_assessment",
+    "delete_expectation",
+    "delete_feedback",
     "entities",
     "flush_trace_async_logging",
     "get_active_trace_id",
@@ -75,6 +81,8 @@ __all__ = [
     "trace",
     "update_assessment",
     "update_current_trace",
+    "update_expectation",
+    "update_feedback",
 ]
 
 _settings: dict[str, Any] = {"tracking_uri": None}

@@ -213,6 +213,54 @@ def update_assessment(trace_id: str, assessment_id: str, assessment: Assessment)
     return _record(trace_id, assessment)
 
 
+@guarded(None)
+def update_feedback(
+    *,
+    trace_id: str,
+    assessment_id: str,
+    value: Any = None,
+    rationale: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Feedback | None:
+    """MLflow 2's ``update_feedback``: a new record of the same feedback (name and span),
+    replacing ``assessment_id`` (which must have been logged by this process)."""
+    old = get_assessment(trace_id, assessment_id)
+    if not isinstance(old, Feedback):
+        return None
+    new = Feedback(
+        name=old.name,
+        span_id=old.span_id,
+        value=value,
+        source=old.source,
+        rationale=rationale,
+        metadata=metadata,
+        overrides=assessment_id,
+    )
+    _record(trace_id, new)
+    return new
+
+
+@guarded(None)
+def update_expectation(
+    *,
+    trace_id: str,
+    assessment_id: str,
+    value: Any,
+    metadata: dict[str, Any] | None = None,
+) -> Expectation | None:
+    """MLflow 2's ``update_expectation``: the new ground truth of the same name and span."""
+    old = get_assessment(trace_id, assessment_id)
+    if not isinstance(old, Expectation):
+        return None
+    name = old.name.removeprefix(GROUND_TRUTH + ".")
+    new = Expectation(
+        name=name, value=value, source=old.source, metadata=metadata, span_id=old.span_id
+    )
+    new.overrides = assessment_id
+    _record(trace_id, new)
+    return new
+
+
 def delete_assessment(trace_id: str, assessment_id: str) -> None:
     """Not possible with OpenTelemetry data (exported records stay); reported."""
     report(
@@ -222,3 +270,7 @@ def delete_assessment(trace_id: str, assessment_id: str) -> None:
             "cannot be deleted; log a new one to change the current state"
         ),
     )
+
+
+delete_feedback = delete_assessment
+delete_expectation = delete_assessment
