@@ -117,7 +117,11 @@ def _walked(value: object, prefix: object, limits: object) -> _Walk:
             raise
         except Exception as exc:  # noqa: BLE001 - RecursionError, or user code raising
             _walk_failed(exc)
-        walk.finish()
+        keys = "".join(walk.out)  # walk.finish(), inline on the usual path
+        if len(keys) <= walk.max_bytes and keys.isascii():
+            walk.key_bytes = len(keys)
+        else:
+            walk.check_keys()
         return walk
     try:
         fields = None if isinstance(value, Mapping) else _top_fields(value)
@@ -227,7 +231,11 @@ class _Walk:
         keys = "".join(self.out)
         if len(keys) <= self.max_bytes and keys.isascii():
             self.key_bytes = len(keys)
-            return
+        else:
+            self.check_keys()
+
+    def check_keys(self) -> None:
+        """``finish`` for keys that are not all short ASCII."""
         checked: Attributes = {}
         for key, item in self.out.items():
             text = self.key_text(key, "")
@@ -314,6 +322,14 @@ class _Walk:
         if not items or type(items[0]) is not dict:
             native = _native_array(items)
             if native is not None:
+                if native and type(native[0]) is str:
+                    joined = "".join(native)
+                    if len(joined) <= self.small and joined.isascii():
+                        self.out[key] = native  # short ASCII text: nothing to check
+                        return
+                elif len(native) * 8 <= self.small:
+                    self.out[key] = native
+                    return
                 self.out[key] = self.array(key, native)
                 return
         ident = id(items)

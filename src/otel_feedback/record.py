@@ -511,7 +511,12 @@ def shape_namespaces(
     if metrics is None and metadata is None and user_properties is None and (
         type(feedback) is dict
     ):
-        return fit_record(*_measured(feedback, names.FEEDBACK))  # the usual call, directly
+        # The usual call, directly; measured only when the quick bound does not fit.
+        flat, bound = flatten_measured(feedback, names.FEEDBACK)
+        settings = get_settings()
+        if bound <= settings.max_record_bytes and len(flat) <= settings.max_keys:
+            return flat
+        return fit_record(flat)
     attributes: Attributes = {}
     bound = 0
     values = zip(names.NAMESPACES, (feedback, metrics, metadata, user_properties), strict=True)
@@ -529,9 +534,3 @@ def shape_namespaces(
         attributes.update(flat)
         bound += size
     return fit_record(attributes, bound=bound)
-
-
-def _measured(value: object, prefix: str) -> tuple[Attributes, int, int, int]:
-    """``fit_record``'s arguments for ``flatten(value, prefix)`` alone in its call."""
-    flat, bound = flatten_measured(value, prefix)
-    return flat, 0, 0, bound
