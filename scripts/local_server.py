@@ -140,6 +140,36 @@ def ensure_tool(
     return tool
 
 
+def ensure_debian_package(
+    executable: Path, package: str, purpose: str, *, quiet: bool = False
+) -> Path:
+    """Return ``executable``, installing Debian's ``package`` with apt-get if it is missing.
+
+    Once per machine: needs root; apt's output goes to ``<cache>/<package>-install.log`` and
+    is shown only when it fails. Two concurrent callers are serialised by a lock file.
+    """
+    if executable.exists():
+        return executable
+    if shutil.which("apt-get") is None:
+        raise SetupError(f"{executable} is missing and apt-get is not available to install it")
+    if os.geteuid() != 0:
+        raise SetupError(f"{executable} is missing: run `sudo apt-get install -y {package}` once")
+    root = cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    with file_lock(root / f"{package}.lock"):
+        if executable.exists():
+            return executable
+        log_path = root / f"{package}-install.log"
+        log_path.write_text("", encoding="utf-8")
+        os.environ.setdefault("DEBIAN_FRONTEND", "noninteractive")
+        with step(f"installing Debian {package} for {purpose} (once per machine)", quiet=quiet):
+            run_logged(["apt-get", "update", "-q"], log_path)
+            run_logged(["apt-get", "install", "-y", "-q", package], log_path)
+        if not executable.exists():
+            raise SetupError(f"apt-get installed {package} but {executable} is missing")
+    return executable
+
+
 # --------------------------------------------------------------------------- network
 
 

@@ -2,12 +2,12 @@
 """Run the whole check suite: ``python3 scripts/test.py [pytest args...]``.
 
 Steps: ensure ``.venv`` (scripts/devenv.py), Debian ``chromium`` for the browser test
-(scripts/chromium_backend.py), Phoenix and MLflow for the e2e tests
-(scripts/phoenix_backend.py, scripts/mlflow_backend.py), then ``ruff check .``,
-``mypy --strict src`` and ``pytest``. Arguments this script does not know are passed to
-pytest, e.g. ``python3 scripts/test.py -k smoke -x``. Every step prints a one-line result;
-the exit code is non-zero if any step failed (pytest's exit code 5, "no tests collected",
-is a failure). This is what CI runs (``.ci/run``).
+(scripts/chromium_backend.py), Phoenix, MLflow and Prometheus for the e2e tests
+(scripts/phoenix_backend.py, scripts/mlflow_backend.py, scripts/prometheus_backend.py), then
+``ruff check .``, ``mypy --strict src`` and ``pytest``. Arguments this script does not know
+are passed to pytest, e.g. ``python3 scripts/test.py -k smoke -x``. Every step prints a
+one-line result; the exit code is non-zero if any step failed (pytest's exit code 5, "no
+tests collected", is a failure). This is what CI runs (``.ci/run``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 # Sibling scripts, also when this file is imported rather than run.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -27,10 +29,12 @@ import chromium_backend
 import devenv
 import mlflow_backend
 import phoenix_backend
+import prometheus_backend
 
 REPO_ROOT = devenv.REPO_ROOT
 TAG = devenv.TAG
 PYTEST_NO_TESTS_COLLECTED = 5
+T = TypeVar("T")
 
 
 @dataclass
@@ -75,6 +79,19 @@ def _run_tool(name: str, cmd: list[str], env: dict[str, str]) -> StepResult:
     return result
 
 
+def _setup(results: list[StepResult], name: str, ensure: Callable[[], T]) -> T | None:
+    """Run one install step; record and print its result. ``None`` when it failed."""
+    started = time.monotonic()
+    try:
+        value = ensure()
+    except devenv.SetupError as error:  # a server's own error, or a failed install step
+        devenv.say(f"{name}: FAILED\n{error}")
+        return None
+    results.append(StepResult(name, True, time.monotonic() - started))
+    devenv.say(results[-1].line())
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Lint, type-check and test otel-feedback. "
@@ -92,44 +109,23 @@ def main(argv: list[str] | None = None) -> int:
     total_started = time.monotonic()
     results: list[StepResult] = []
 
-    started = time.monotonic()
-    try:
-        python = devenv.ensure_venv()
-    except devenv.SetupError as error:
-        devenv.say(f"venv: FAILED\n{error}")
+    python = _setup(results, "venv", devenv.ensure_venv)
+    if python is None or _setup(results, "chromium", chromium_backend.ensure_chromium) is None:
         return 1
-    results.append(StepResult("venv", True, time.monotonic() - started))
-    devenv.say(results[-1].line())
-
-    started = time.monotonic()
-    try:
-        chromium_backend.ensure_chromium()
-    except devenv.SetupError as error:
-        devenv.say(f"chromium: FAILED\n{error}")
-        return 1
-    results.append(StepResult("chromium", True, time.monotonic() - started))
-    devenv.say(results[-1].line())
 
     phoenix_bin: Path | None = None
     if args.no_e2e:
         pytest_args = ["-m", "not e2e", *pytest_args]
     else:
-        started = time.monotonic()
-        try:
-            phoenix_bin = phoenix_backend.ensure_phoenix()
-        except devenv.SetupError as error:  # PhoenixError, or a failed install step
-            devenv.say(f"phoenix: FAILED\n{error}")
+        phoenix_bin = _setup(results, "phoenix", phoenix_backend.ensure_phoenix)
+        if phoenix_bin is None:
             return 1
-        results.append(StepResult("phoenix", True, time.monotonic() - started))
-        devenv.say(results[-1].line())
-        started = time.monotonic()
-        try:
-            os.environ[mlflow_backend.ENV_MLFLOW_BIN] = str(mlflow_backend.ensure_mlflow())
-        except devenv.SetupError as error:
-            devenv.say(f"mlflow: FAILED\n{error}")
+        mlflow_bin = _setup(results, "mlflow", mlflow_backend.ensure_mlflow)
+        if mlflow_bin is None:
             return 1
-        results.append(StepResult("mlflow", True, time.monotonic() - started))
-        devenv.say(results[-1].line())
+        os.environ[mlflow_backend.ENV_MLFLOW_BIN] = str(mlflow_bin)
+        if _setup(results, "prometheus", prometheus_backend.ensure_prometheus) is None:
+            return 1
 
     env = _child_env(phoenix_bin)
     py = str(python)

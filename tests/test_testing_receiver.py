@@ -439,7 +439,7 @@ def test_http_unknown_path_is_404_and_keeps_the_connection_usable(
     conn = http.client.HTTPConnection("127.0.0.1", otlp_receiver.http_port, timeout=10)
     try:
         data = handmade_request().SerializeToString()
-        status, _, body = post(otlp_receiver, "/v1/metrics", data, connection=conn)
+        status, _, body = post(otlp_receiver, "/v1/profiles", data, connection=conn)
         assert status == 404
         assert b"/v1/traces" in body
         # The 404's request body was drained: the same connection serves the next request.

@@ -1,7 +1,7 @@
 """An in-process OTLP receiver for tests and benchmarks (extra ``otel-feedback[testing]``).
 
 :class:`OTLPReceiver` listens on ``127.0.0.1`` (a free port per transport) for
-OTLP/gRPC and OTLP/HTTP (protobuf) trace and log exports, decodes what arrives into
+OTLP/gRPC and OTLP/HTTP (protobuf) trace, log and metric exports, decodes what arrives into
 plain frozen dataclasses and lets a test wait for it::
 
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -30,6 +30,7 @@ from otel_feedback.testing.received import (
     ReceivedEvent,
     ReceivedLink,
     ReceivedLogRecord,
+    ReceivedMetricPoint,
     ReceivedSpan,
     Signal,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "ReceivedEvent",
     "ReceivedLink",
     "ReceivedLogRecord",
+    "ReceivedMetricPoint",
     "ReceivedSpan",
     "Signal",
 ]

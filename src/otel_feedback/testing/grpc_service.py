@@ -1,4 +1,4 @@
-"""The OTLP/gRPC side of the receiver: trace and log services handing requests over."""
+"""The OTLP/gRPC side of the receiver: trace, log and metric services handing requests over."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ from typing import Any
 
 import grpc  # type: ignore[import-untyped]
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
+from opentelemetry.proto.collector.metrics.v1 import (
+    metrics_service_pb2,
+    metrics_service_pb2_grpc,
+)
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # the OTLP/HTTP exporter's default request limit
@@ -37,6 +41,19 @@ class _LogsServicer(logs_service_pb2_grpc.LogsServiceServicer):
         return logs_service_pb2.ExportLogsServiceResponse()
 
 
+class _MetricsServicer(metrics_service_pb2_grpc.MetricsServiceServicer):
+    def __init__(self, receiver: Any) -> None:
+        self._receiver = receiver
+
+    def Export(
+        self,
+        request: metrics_service_pb2.ExportMetricsServiceRequest,
+        context: grpc.ServicerContext,
+    ) -> metrics_service_pb2.ExportMetricsServiceResponse:
+        self._receiver._grpc_export("metrics", request, context)
+        return metrics_service_pb2.ExportMetricsServiceResponse()
+
+
 def start_grpc_server(receiver: Any, executor: Any, host: str) -> tuple[Any, int]:
     """A started gRPC server for ``receiver`` on a free port of ``host``, and the port."""
     server = grpc.server(
@@ -51,6 +68,9 @@ def start_grpc_server(receiver: Any, executor: Any, host: str) -> tuple[Any, int
     )
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(  # type: ignore[no-untyped-call]
         _LogsServicer(receiver), server
+    )
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        _MetricsServicer(receiver), server
     )
     port: int = server.add_insecure_port(f"{host}:0")
     if not port:

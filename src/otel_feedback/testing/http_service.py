@@ -1,6 +1,6 @@
 """The OTLP/HTTP (protobuf) side of the receiver, on the standard library's HTTP server.
 
-``POST /v1/traces`` and ``POST /v1/logs`` with ``Content-Type: application/x-protobuf``,
+``POST /v1/traces``, ``/v1/logs`` and ``/v1/metrics`` with ``Content-Type: application/x-protobuf``,
 optionally gzip- or deflate-compressed, as the SDK's OTLP/HTTP exporters send them.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from google.rpc import status_pb2  # type: ignore[import-untyped]
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from otel_feedback.testing.received import Signal
@@ -26,14 +27,20 @@ from otel_feedback.testing.received import Signal
 _logger = logging.getLogger("otel_feedback.testing")
 
 PROTOBUF = "application/x-protobuf"
-_PATHS: dict[str, Signal] = {"/v1/traces": "traces", "/v1/logs": "logs"}
+_PATHS: dict[str, Signal] = {
+    "/v1/traces": "traces",
+    "/v1/logs": "logs",
+    "/v1/metrics": "metrics",
+}
 _REQUESTS: dict[str, Any] = {
     "traces": trace_service_pb2.ExportTraceServiceRequest,
     "logs": logs_service_pb2.ExportLogsServiceRequest,
+    "metrics": metrics_service_pb2.ExportMetricsServiceRequest,
 }
 _RESPONSES: dict[str, Any] = {
     "traces": trace_service_pb2.ExportTraceServiceResponse,
     "logs": logs_service_pb2.ExportLogsServiceResponse,
+    "metrics": metrics_service_pb2.ExportMetricsServiceResponse,
 }
 
 

@@ -18,7 +18,7 @@ from google.protobuf.message import Message  # type: ignore[import-untyped]
 OTLPProtocol = Literal["grpc", "http"]
 """The transport that delivered an export: ``"grpc"`` or ``"http"`` (protobuf)."""
 
-Signal = Literal["traces", "logs"]
+Signal = Literal["traces", "logs", "metrics"]
 """The OTLP signal of an export request."""
 
 
@@ -92,6 +92,34 @@ class ReceivedLogRecord:
     observed_time_unix_nano: int
     severity_number: int
     severity_text: str
+    resource_attributes: dict[str, Any]
+    scope_name: str
+    protocol: OTLPProtocol
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedMetricPoint:
+    """One data point of a received metric, with its metric's name, unit and kind.
+
+    ``kind`` is the OTLP data field: ``sum`` and ``gauge`` points hold ``value``;
+    ``histogram`` points hold ``count``, ``sum``, ``min``, ``max``, ``bucket_counts`` and
+    ``explicit_bounds``; ``exponential_histogram`` and ``summary`` points ``count`` and
+    ``sum`` only. ``temporality`` is OTLP's (``1`` delta, ``2`` cumulative, ``0`` none).
+    """
+
+    name: str
+    unit: str
+    kind: str
+    attributes: dict[str, Any]
+    value: float | None
+    count: int
+    sum: float | None
+    min: float | None
+    max: float | None
+    bucket_counts: tuple[int, ...]
+    explicit_bounds: tuple[float, ...]
+    temporality: int
+    time_unix_nano: int
     resource_attributes: dict[str, Any]
     scope_name: str
     protocol: OTLPProtocol
@@ -212,6 +240,64 @@ def decode_logs(request: Message, protocol: OTLPProtocol) -> list[ReceivedLogRec
                 for record in scope_logs.get("log_records", ())
             )
     return records
+
+
+_METRIC_KINDS = ("sum", "gauge", "histogram", "exponential_histogram", "summary")
+
+
+def decode_metrics(request: Message, protocol: OTLPProtocol) -> list[ReceivedMetricPoint]:
+    """Every data point of an ``ExportMetricsServiceRequest``."""
+    points: list[ReceivedMetricPoint] = []
+    for resource_metrics in _as_dict(request).get("resource_metrics", ()):
+        resource = _attributes(resource_metrics.get("resource", {}).get("attributes", ()))
+        for scope_metrics in resource_metrics.get("scope_metrics", ()):
+            scope_name = scope_metrics.get("scope", {}).get("name", "")
+            for metric in scope_metrics.get("metrics", ()):
+                kind = next((name for name in _METRIC_KINDS if name in metric), None)
+                if kind is None:
+                    raise ValueError(f"metric {metric.get('name')!r} has no data")
+                data = metric[kind]
+                points.extend(
+                    _metric_point(metric, kind, data, point, resource, scope_name, protocol)
+                    for point in data.get("data_points", ())
+                )
+    return points
+
+
+def _metric_point(
+    metric: dict[str, Any],
+    kind: str,
+    data: dict[str, Any],
+    point: dict[str, Any],
+    resource: dict[str, Any],
+    scope_name: str,
+    protocol: OTLPProtocol,
+) -> ReceivedMetricPoint:
+    number = kind in ("sum", "gauge")
+    value = point.get("as_double", point.get("as_int", 0)) if number else None
+    return ReceivedMetricPoint(
+        name=metric.get("name", ""),
+        unit=metric.get("unit", ""),
+        kind=kind,
+        attributes=_attributes(point.get("attributes", ())),
+        value=float(value) if value is not None else None,
+        count=0 if number else int(point.get("count", 0)),
+        sum=None if number else float(point.get("sum", 0.0)),
+        min=float(point["min"]) if "min" in point else None,
+        max=float(point["max"]) if "max" in point else None,
+        bucket_counts=tuple(int(count) for count in point.get("bucket_counts", ())),
+        explicit_bounds=tuple(float(bound) for bound in point.get("explicit_bounds", ())),
+        temporality=int(data.get("aggregation_temporality", 0)),
+        time_unix_nano=int(point.get("time_unix_nano", 0)),
+        resource_attributes=dict(resource),
+        scope_name=scope_name,
+        protocol=protocol,
+    )
+
+
+def describe_metric(point: ReceivedMetricPoint) -> str:
+    """One line naming a metric data point, for timeout messages."""
+    return f"{point.name!r} ({point.kind}) {point.attributes} via {point.protocol}"
 
 
 def describe_span(span: ReceivedSpan) -> str:

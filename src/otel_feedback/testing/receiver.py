@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 import grpc  # type: ignore[import-untyped]
 from google.rpc import error_details_pb2  # type: ignore[import-untyped]
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from otel_feedback.testing.grpc_service import start_grpc_server
@@ -21,11 +22,14 @@ from otel_feedback.testing.http_service import HTTPService, status_bytes
 from otel_feedback.testing.received import (
     OTLPProtocol,
     ReceivedLogRecord,
+    ReceivedMetricPoint,
     ReceivedSpan,
     Signal,
     decode_logs,
+    decode_metrics,
     decode_spans,
     describe_log,
+    describe_metric,
     describe_span,
 )
 
@@ -68,14 +72,19 @@ class _Failure:
         return None if self.retry_after is None else str(math.ceil(self.retry_after))
 
 
-_Item = TypeVar("_Item", ReceivedSpan, ReceivedLogRecord)
+_Item = TypeVar("_Item", ReceivedSpan, ReceivedLogRecord, ReceivedMetricPoint)
+_Request = (
+    trace_service_pb2.ExportTraceServiceRequest
+    | logs_service_pb2.ExportLogsServiceRequest
+    | metrics_service_pb2.ExportMetricsServiceRequest
+)
 
 
 # --------------------------------------------------------------------------- receiver
 
 
 class OTLPReceiver:
-    """An in-process OTLP/gRPC and OTLP/HTTP (protobuf) receiver for traces and logs.
+    """An in-process OTLP/gRPC and OTLP/HTTP (protobuf) receiver for traces, logs, metrics.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`. Results stay
     readable after :meth:`stop`. A receiver can be started once.
@@ -90,6 +99,7 @@ class OTLPReceiver:
         self._state: Literal["new", "running", "stopped"] = "new"
         self._spans: list[ReceivedSpan] = []
         self._logs: list[ReceivedLogRecord] = []
+        self._metrics: list[ReceivedMetricPoint] = []
         self._accepted: Counter[tuple[OTLPProtocol, Signal]] = Counter()
         self._rejected: Counter[tuple[OTLPProtocol, Signal]] = Counter()
         self._errors: list[str] = []
@@ -205,6 +215,11 @@ class OTLPReceiver:
         """``http://127.0.0.1:PORT/v1/logs``, for the OTLP/HTTP log exporter."""
         return f"{self.http_endpoint}/v1/logs"
 
+    @property
+    def http_metrics_endpoint(self) -> str:
+        """``http://127.0.0.1:PORT/v1/metrics``, for the OTLP/HTTP metric exporter."""
+        return f"{self.http_endpoint}/v1/metrics"
+
     # ----------------------------------------------------------------- results
 
     @property
@@ -218,6 +233,12 @@ class OTLPReceiver:
         """A snapshot of every log record received so far, in arrival order."""
         with self._cond:
             return list(self._logs)
+
+    @property
+    def metrics(self) -> list[ReceivedMetricPoint]:
+        """A snapshot of every metric data point received so far, in arrival order."""
+        with self._cond:
+            return list(self._metrics)
 
     @property
     def errors(self) -> list[str]:
@@ -269,6 +290,7 @@ class OTLPReceiver:
         with self._cond:
             self._spans.clear()
             self._logs.clear()
+            self._metrics.clear()
             self._accepted.clear()
             self._rejected.clear()
             self._errors.clear()
@@ -303,6 +325,21 @@ class OTLPReceiver:
         """
         return self._wait(
             self._logs, count, predicate, timeout, what="log record", describe=describe_log
+        )
+
+    def wait_for_metrics(
+        self,
+        count: int = 1,
+        *,
+        predicate: Callable[[ReceivedMetricPoint], bool] | None = None,
+        timeout: float = 10.0,
+    ) -> list[ReceivedMetricPoint]:
+        """Block until at least ``count`` metric data points (matching ``predicate``) have
+        arrived; returns all matching points so far. Raises :class:`TimeoutError` otherwise.
+        """
+        return self._wait(
+            self._metrics, count, predicate, timeout, what="metric point",
+            describe=describe_metric,
         )
 
     def _wait(
@@ -381,20 +418,22 @@ class OTLPReceiver:
         self,
         signal: Signal,
         protocol: OTLPProtocol,
-        request: trace_service_pb2.ExportTraceServiceRequest
-        | logs_service_pb2.ExportLogsServiceRequest,
+        request: _Request,
     ) -> _Failure | None:
         """Store one decoded export request, or return the injected failure to answer.
 
         Raises :class:`ValueError` for requests that cannot be decoded.
         """
         try:
+            spans: list[ReceivedSpan] = []
+            records: list[ReceivedLogRecord] = []
+            points: list[ReceivedMetricPoint] = []
             if isinstance(request, trace_service_pb2.ExportTraceServiceRequest):
                 spans = decode_spans(request, protocol)
-                records: list[ReceivedLogRecord] = []
-            else:
-                spans = []
+            elif isinstance(request, logs_service_pb2.ExportLogsServiceRequest):
                 records = decode_logs(request, protocol)
+            else:
+                points = decode_metrics(request, protocol)
         except ValueError as exc:
             self._record_error(f"{protocol} {signal}: {exc}")
             raise
@@ -405,6 +444,7 @@ class OTLPReceiver:
                 return self._failure
             self._spans.extend(spans)
             self._logs.extend(records)
+            self._metrics.extend(points)
             self._accepted[(protocol, signal)] += 1
             self._cond.notify_all()
         return None
@@ -418,8 +458,7 @@ class OTLPReceiver:
     def _grpc_export(
         self,
         signal: Signal,
-        request: trace_service_pb2.ExportTraceServiceRequest
-        | logs_service_pb2.ExportLogsServiceRequest,
+        request: _Request,
         context: grpc.ServicerContext,
     ) -> None:
         try:
