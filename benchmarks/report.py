@@ -8,6 +8,7 @@ from typing import Any
 NOTES = Path(__file__).resolve().parent / "notes.md"
 WEB = Path(__file__).resolve().parent / "web.md"  # written by benchmarks/web.py
 SCORING = Path(__file__).resolve().parent / "scoring.md"  # written by benchmarks/scoring.py
+METRICS = Path(__file__).resolve().parent / "metrics.md"  # written by benchmarks/metrics.py
 STATS = Path(__file__).resolve().parent / "stats.md"  # written by benchmarks/stats.py
 
 
@@ -110,7 +111,7 @@ def markdown(document: dict[str, Any]) -> str:
     lines += _details(results)
     if NOTES.exists():
         lines += ["", NOTES.read_text().strip(), ""]
-    for section in (WEB, SCORING, STATS):
+    for section in (WEB, SCORING, STATS, METRICS):
         if section.exists():
             lines += ["", section.read_text().strip(), ""]
     if document.get("profiles"):

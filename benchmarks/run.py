@@ -132,6 +132,27 @@ def environment() -> dict[str, Any]:
 # -- main ----------------------------------------------------------------------------------
 
 
+def enter_dev_venv(script: str) -> None:
+    """Re-run ``script`` (with this process's arguments) inside the development virtualenv
+    ``.venv`` (``scripts/devenv.py``) unless already there; then make ``src`` importable."""
+    dev_venv = REPO_ROOT / ".venv"
+    if Path(sys.prefix).resolve() != dev_venv.resolve():
+        sys.path.insert(0, str(REPO_ROOT / "scripts"))
+        from devenv import ensure_venv as ensure_dev_venv  # noqa: PLC0415
+
+        python = str(ensure_dev_venv())
+        os.execv(python, [python, script, *sys.argv[1:]])
+    sys.path[:0] = [str(REPO_ROOT / "src"), str(REPO_ROOT)]
+
+
+def publish(document: dict[str, Any], results: Path, section: Path, markdown: str) -> None:
+    """Write a standalone benchmark's results and BENCHMARKS.md section; re-render the page."""
+    results.write_text(json.dumps(document, indent=2) + "\n")
+    section.write_text(markdown)
+    print(f"wrote {results.relative_to(REPO_ROOT)} and {section.relative_to(REPO_ROOT)}")
+    main(["--render"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--only", help="comma-separated ids, e.g. B1,B2 (default: all)")

@@ -34,8 +34,8 @@ the ``otel_feedback`` logger and counted as ``metrics_error`` in
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -56,6 +56,7 @@ __all__ = ["FeedbackMetrics", "SpanAttributeMemory"]
 _RECORD_KEYS = (names.SOURCE_TYPE, names.KIND, names.ERROR_TYPE)
 """Low-cardinality record fields copied from the ``gen_ai.evaluation.result`` event."""
 _SCALARS = (str, bool, int, float)
+_NOTHING: Mapping[str, AttributeValue] = MappingProxyType({})
 _MAX_WARNED = 100
 """Feedback names warned about (negative scores) once each, at most this many."""
 
@@ -100,9 +101,9 @@ class SpanAttributeMemory(SpanProcessor):
         if max_spans < 1:
             raise ValueError("max_spans must be >= 1")
         self.keys = tuple(keys)
+        self._key_set = frozenset(self.keys)
         self._spans = _Recent(max_spans)
         self._traces = _Recent(max_spans)
-        self._lock = threading.Lock()
         self._on_shutdown = on_shutdown
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
@@ -112,34 +113,36 @@ class SpanAttributeMemory(SpanProcessor):
         """Remember ``span``'s allow-listed attributes, if it has any."""
         try:
             keys = self.keys
-            attributes = span.attributes
-            if not keys or not attributes:
+            if not keys:
                 return
-            found = _pick(attributes, keys)
+            attributes = span.attributes or _NOTHING
+            if self._key_set.isdisjoint(attributes):
+                return  # the common case: one pass over the span's keys in C, no lookup
+            found = _pick(attributes, keys, self._key_set)
             if not found:
                 return
             span_context = span.get_span_context()
             if span_context is None:
                 return
             trace_id = span_context.trace_id
-            with self._lock:
-                self._spans.put((trace_id, span_context.span_id), found)
-                known = self._traces.get(trace_id)
-                if known is None:
-                    self._traces.put(trace_id, dict(found))
-                else:
-                    for key, value in found.items():
-                        known.setdefault(key, value)
+            # No lock: each dict operation is atomic, and a race loses one entry at worst.
+            self._spans.put((trace_id, span_context.span_id), found)
+            known = self._traces.get(trace_id)
+            if known is None:
+                self._traces.put(trace_id, found)  # never changed in place: shared
+            elif not found.keys() <= known.keys():
+                self._traces.put(trace_id, {**found, **known})  # the first value wins
         except Exception:  # noqa: BLE001 - a processor must never raise into the host app
             count("metrics_error")
             logger.exception("feedback metrics could not remember a span's attributes")
 
-    def attributes_of(self, trace_id: int, span_id: int | None) -> tuple[Found, Found]:
+    def attributes_of(
+        self, trace_id: int, span_id: int | None
+    ) -> tuple[Mapping[str, AttributeValue], Mapping[str, AttributeValue]]:
         """The remembered attributes of a span and of its trace (empty when unknown)."""
-        with self._lock:
-            own = self._spans.get((trace_id, span_id)) if span_id is not None else None
-            trace = self._traces.get(trace_id)
-            return dict(own or {}), dict(trace or {})
+        own = self._spans.get((trace_id, span_id)) if span_id is not None else None
+        trace = self._traces.get(trace_id)
+        return own or _NOTHING, trace or _NOTHING
 
     def shutdown(self) -> None:
         """Stop the metrics this memory belongs to (its provider shuts down)."""
@@ -181,6 +184,7 @@ class FeedbackMetrics:
         keys = settings.metrics_span_attributes if span_attributes is None else span_attributes
         self.span_attributes: tuple[str, ...] = tuple(dict.fromkeys(keys))
         """The rated span's attributes copied onto the metrics."""
+        self._key_set = frozenset(self.span_attributes)
         allowed = settings.metrics_labels if labels is None else labels
         self.labels: frozenset[str] = frozenset((*names.METRIC_BOOL_LABELS, *allowed))
         """Labels kept as a metric attribute."""
@@ -231,14 +235,19 @@ class FeedbackMetrics:
             attributes[names.SCORE_LABEL] = label
         keys = self.span_attributes
         if keys:
-            own: Found = {}
             span_attributes = getattr(span, "attributes", None) if span is not None else None
-            if isinstance(span_attributes, Mapping):
-                own = _pick(span_attributes, keys)
-            remembered, trace = self.span_processor.attributes_of(target.trace_id, target.span_id)
-            for source in (own, remembered, trace):
-                for key, value in source.items():
-                    attributes.setdefault(key, value)
+            own = (
+                _pick(span_attributes, keys, self._key_set)
+                if isinstance(span_attributes, Mapping)
+                else {}
+            )
+            for key, value in own.items():
+                attributes.setdefault(key, value)
+            if len(own) < len(keys):  # late feedback, or keys the span lacks
+                remembered = self.span_processor.attributes_of(target.trace_id, target.span_id)
+                for source in remembered:
+                    for key, value in source.items():
+                        attributes.setdefault(key, value)
         return attributes
 
     def _observe(self, feedback: Feedback, target: Target, span: ApiSpan | None) -> None:
@@ -268,11 +277,18 @@ class FeedbackMetrics:
             )
 
 
-def _pick(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> Found:
-    """The scalar values of ``keys`` in ``attributes`` (arrays are not metric attributes)."""
+def _pick(attributes: Mapping[str, Any], keys: tuple[str, ...], key_set: frozenset[str]) -> Found:
+    """The scalar values of ``keys`` in ``attributes`` (arrays are not metric attributes).
+
+    Missing keys are not looked up: ``Mapping.get`` on the SDK's attributes raises and
+    catches a ``KeyError`` for each, which costs more than the whole rest.
+    """
+    present = key_set.intersection(attributes)
     found: Found = {}
-    for key in keys:
-        value = attributes.get(key)
-        if value is not None and isinstance(value, _SCALARS):
-            found[key] = value
+    if present:
+        for key in keys:
+            if key in present:
+                value = attributes.get(key)
+                if isinstance(value, _SCALARS):
+                    found[key] = value
     return found
