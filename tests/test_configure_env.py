@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from helpers_wire import assert_late_feedback_span, hex_ids, only_event
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 
 import otel_feedback
 import otel_feedback as fb
@@ -152,3 +152,36 @@ def test_configure_provider_force_flush(
     _chat(provider)
     assert provider.force_flush(10_000) is True
     assert otlp_receiver.span_by_name("chat").attributes["feedback.rating"] == 5
+
+
+def test_extra_span_processors_run_before_the_exporter_and_flush_first(
+    otlp_receiver: OTLPReceiver, env: pytest.MonkeyPatch
+) -> None:
+    """A processor that records late feedback when a span ends (as online scoring does)
+    gets it exported at shutdown: configure() adds it before the exporter."""
+    env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_receiver.grpc_endpoint)
+    env.setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")  # only shutdown's flush delivers spans
+
+    class ScoreOnShutdown(SpanProcessor):
+        def __init__(self) -> None:
+            self.ended: list[ReadableSpan] = []
+            self.provider: TracerProvider | None = None
+
+        def on_end(self, span: ReadableSpan) -> None:
+            if span.name != "feedback":
+                self.ended.append(span)
+
+        def shutdown(self) -> None:
+            for span in list(self.ended):
+                context = span.get_span_context()
+                fb.log_feedback(
+                    "scored", 1.0, source="CODE", target=context, tracer_provider=self.provider
+                )
+
+    scorer = ScoreOnShutdown()
+    provider = fb.configure(set_global=False, span_processors=[scorer])
+    scorer.provider = provider
+    _chat(provider)
+    provider.shutdown()
+    late = otlp_receiver.spans_named("feedback")
+    assert [span.attributes["feedback.scored"] for span in late] == [1.0]

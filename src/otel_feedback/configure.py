@@ -69,6 +69,7 @@ def configure(
     resource: Resource | None = None,
     bridges: Sequence[SpanExporter] = (),
     metrics: bool | MeterProvider = False,
+    span_processors: Sequence[SpanProcessor] = (),
 ) -> TracerProvider:
     """Build a ``TracerProvider`` with :class:`FeedbackSpanProcessor` and an OTLP exporter.
 
@@ -82,7 +83,9 @@ def configure(
     pass a ``MeterProvider`` instead to record into yours. The providers built here become
     the global ones unless ``set_global=False``. ``bridges`` are more span exporters (e.g.
     :class:`otel_feedback.bridges.phoenix.PhoenixAnnotationExporter`), each in its own
-    ``BatchSpanProcessor`` beside the OTLP one.
+    ``BatchSpanProcessor`` beside the OTLP one. ``span_processors`` (e.g.
+    :class:`otel_feedback.scoring.OnlineScorer`) are added before the exporter, so at
+    shutdown they flush what they record before the exporter stops.
     """
     attributes = {"service.name": service_name} if service_name else {}
     provider_resource = Resource.create(attributes)
@@ -101,6 +104,8 @@ def configure(
         from otel_feedback.metrics import FeedbackMetrics  # noqa: PLC0415 - only when wanted
 
         provider.add_span_processor(FeedbackMetrics(meter_provider).span_processor)
+    for extra in span_processors:
+        provider.add_span_processor(extra)
     provider.add_span_processor(
         span_processor or BatchSpanProcessor(exporter or otlp_span_exporter())
     )
