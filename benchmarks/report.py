@@ -10,6 +10,7 @@ WEB = Path(__file__).resolve().parent / "web.md"  # written by benchmarks/web.py
 SCORING = Path(__file__).resolve().parent / "scoring.md"  # written by benchmarks/scoring.py
 METRICS = Path(__file__).resolve().parent / "metrics.md"  # written by benchmarks/metrics.py
 STATS = Path(__file__).resolve().parent / "stats.md"  # written by benchmarks/stats.py
+OUTBOX = Path(__file__).resolve().parent / "outbox.md"  # written by benchmarks/outbox.py
 
 
 def _target_text(result: dict[str, Any]) -> str:
@@ -111,7 +112,7 @@ def markdown(document: dict[str, Any]) -> str:
     lines += _details(results)
     if NOTES.exists():
         lines += ["", NOTES.read_text().strip(), ""]
-    for section in (WEB, SCORING, STATS, METRICS):
+    for section in (WEB, SCORING, STATS, METRICS, OUTBOX):
         if section.exists():
             lines += ["", section.read_text().strip(), ""]
     if document.get("profiles"):

@@ -430,19 +430,7 @@ def b4_late(scale: Scale) -> dict[str, Any]:
     provider.add_span_processor(BatchSpanProcessor(exporter))
     tracer = provider.get_tracer("bench")
     records = scale.late_records
-    # Tokens as a frontend hands them back: spans of another process, with session and user.
-    issued = time.time_ns()
-    tokens = [
-        fb.FeedbackToken(
-            trace_id=0x5B8EFFF798038103D269B633813FC60C + index,
-            span_id=0xEEE19B7EC3C1B174 + index,
-            issued_at_ns=issued,
-            root_span_id=0xEEE19B7EC3C1B173,
-            session_id="sess-1",
-            user_id="u-42",
-        ).encode()
-        for index in range(records)
-    ]
+    tokens = workloads.late_tokens(records)
     log_feedback = fb.log_feedback
     force_flush = provider.force_flush
     perf = time.perf_counter_ns

@@ -148,6 +148,23 @@ def sample_token() -> str:
     ).encode()
 
 
+def late_tokens(count: int) -> list[str]:
+    """``count`` tokens as a frontend hands them back: spans of another process (each its
+    own trace), with session and user, issued now (B4, O1, O2)."""
+    issued = time.time_ns()
+    return [
+        fb.FeedbackToken(
+            trace_id=0x5B8EFFF798038103D269B633813FC60C + index,
+            span_id=0xEEE19B7EC3C1B174 + index,
+            issued_at_ns=issued,
+            root_span_id=0xEEE19B7EC3C1B173,
+            session_id="sess-1",
+            user_id="u-42",
+        ).encode()
+        for index in range(count)
+    ]
+
+
 def flatten_loop(payload: object) -> Callable[[int], int]:
     flatten = fb.flatten
     perf = time.perf_counter_ns

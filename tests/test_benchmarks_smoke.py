@@ -96,3 +96,14 @@ def test_markdown_renders() -> None:
     text = report.markdown(document)
     assert "| CAL |" in text
     assert "| B6 |" in text
+
+
+def test_outbox_benchmarks_run(tmp_path: Path) -> None:
+    from benchmarks import outbox  # noqa: PLC0415
+
+    o1 = outbox.o1_call_cost("normal", records=20, rounds=2, directory=str(tmp_path))
+    assert o1["received"]["arrived"] == o1["received"]["sent"] > 0
+    assert math.isfinite(o1["ratio"])
+    o2 = outbox.o2_sustained(records=100, directory=str(tmp_path))
+    assert o2["records"] == 100
+    assert o2["delivered_per_second"] > 0

@@ -38,10 +38,13 @@ from otel_feedback.errors import (
     InvalidTokenError,
     KeyConflictError,
     NotConfiguredError,
+    OutboxError,
+    OutboxFullError,
     UnsupportedValueError,
 )
 from otel_feedback.flatten import flatten, unflatten
 from otel_feedback.limits import DEFAULT_LIMITS, FlattenLimits
+from otel_feedback.outbox import FlushResult, Outbox, flush
 from otel_feedback.processor import FeedbackSpanProcessor
 from otel_feedback.reporting import diagnostics, reset_diagnostics
 from otel_feedback.settings import Settings, get_settings, reload_settings
@@ -65,12 +68,16 @@ __all__ = [
     "FeedbackToken",
     "FlattenError",
     "FlattenLimits",
+    "FlushResult",
     "InvalidFeedbackError",
     "InvalidKeyError",
     "InvalidTargetError",
     "InvalidTokenError",
     "KeyConflictError",
     "NotConfiguredError",
+    "Outbox",
+    "OutboxError",
+    "OutboxFullError",
     "Settings",
     "UnsupportedValueError",
     "__version__",
@@ -82,6 +89,7 @@ __all__ = [
     "enrich_session",
     "enrich_span",
     "flatten",
+    "flush",
     "get_settings",
     "identity_baggage",
     "log_feedback",

@@ -333,12 +333,15 @@ def span_fields(span: Any) -> Any:
 # -- limits and ids for the feedback spans of late feedback ------------------------------------
 
 
+def span_limits(provider: trace.TracerProvider | None) -> SpanLimits:
+    """The ``SpanLimits`` of ``provider`` (the SDK keeps them private), else the defaults."""
+    limits = getattr(provider, "_span_limits", None)
+    return limits if isinstance(limits, SpanLimits) else _limits()
+
+
 def attribute_limit(provider: trace.TracerProvider) -> int:
     """``max_span_attributes`` of ``provider`` (the SDK keeps it private), else the default."""
-    limits = getattr(provider, "_span_limits", None)
-    if not isinstance(limits, SpanLimits):
-        limits = _limits()
-    limit = limits.max_span_attributes
+    limit = span_limits(provider).max_span_attributes
     return limit if limit is not None else 1 << 30
 
 

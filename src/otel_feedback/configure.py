@@ -11,7 +11,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+from otel_feedback import outbox as durable
 from otel_feedback.errors import NotConfiguredError
+from otel_feedback.exportwatch import WatchedSpanExporter
 from otel_feedback.processor import FeedbackSpanProcessor
 from otel_feedback.reporting import report
 
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk.metrics.export import MetricExporter
+
+    from otel_feedback.outbox import Outbox
 
 _HTTP_PROTOCOLS = ("http/protobuf", "http")
 
@@ -70,6 +74,7 @@ def configure(
     bridges: Sequence[SpanExporter] = (),
     metrics: bool | MeterProvider = False,
     span_processors: Sequence[SpanProcessor] = (),
+    outbox: Outbox | str | os.PathLike[str] | None = None,
 ) -> TracerProvider:
     """Build a ``TracerProvider`` with :class:`FeedbackSpanProcessor` and an OTLP exporter.
 
@@ -85,7 +90,11 @@ def configure(
     :class:`otel_feedback.bridges.phoenix.PhoenixAnnotationExporter`), each in its own
     ``BatchSpanProcessor`` beside the OTLP one. ``span_processors`` (e.g.
     :class:`otel_feedback.scoring.OnlineScorer`) are added before the exporter, so at
-    shutdown they flush what they record before the exporter stops.
+    shutdown they flush what they record before the exporter stops. Spans of a failed
+    export are counted (``export_failed`` in :func:`otel_feedback.diagnostics`) and logged.
+    ``outbox`` (a path, or an :class:`~otel_feedback.outbox.Outbox`) keeps late feedback in
+    a durable outbox until it is exported (default: ``OTEL_FEEDBACK_OUTBOX``, if set, opened
+    here so that what a crash left in it is sent at once).
     """
     attributes = {"service.name": service_name} if service_name else {}
     provider_resource = Resource.create(attributes)
@@ -107,10 +116,14 @@ def configure(
     for extra in span_processors:
         provider.add_span_processor(extra)
     provider.add_span_processor(
-        span_processor or BatchSpanProcessor(exporter or otlp_span_exporter())
+        span_processor or BatchSpanProcessor(WatchedSpanExporter(exporter or otlp_span_exporter()))
     )
     for bridge in bridges:
         provider.add_span_processor(BatchSpanProcessor(bridge))
+    if outbox is not None:
+        durable.install(outbox)
+    else:
+        durable.current()  # open OTEL_FEEDBACK_OUTBOX now: what a crash left is sent at start
     if set_global:
         trace.set_tracer_provider(provider)
     return provider

@@ -201,6 +201,14 @@ ENV_MAX_KEYS = "OTEL_FEEDBACK_MAX_KEYS"
 """Most attributes one call may produce; past it, the rest is refused."""
 ENV_OUTBOX = "OTEL_FEEDBACK_OUTBOX"
 """Path of the SQLite outbox for durable delivery of late feedback (off when unset)."""
+ENV_OUTBOX_MAX_RECORDS = "OTEL_FEEDBACK_OUTBOX_MAX_RECORDS"
+"""Most records the outbox holds (default 100 000); past it, new records are refused."""
+ENV_OUTBOX_MAX_BYTES = "OTEL_FEEDBACK_OUTBOX_MAX_BYTES"
+"""Most bytes of stored spans the outbox holds (default 256 MiB); past it, new records are
+refused."""
+ENV_OUTBOX_SYNC = "OTEL_FEEDBACK_OUTBOX_SYNC"
+"""``normal`` (default: a commit survives the process being killed) or ``full`` (a commit is
+fsynced, and survives power loss too) — SQLite's ``synchronous`` in WAL mode."""
 ENV_IDENTITY_FROM_BAGGAGE = "OTEL_FEEDBACK_IDENTITY_FROM_BAGGAGE"
 """``true`` copies W3C baggage ``session.id`` / ``user.id`` onto spans (off by default)."""
 

@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import Span as ApiSpan
 from opentelemetry.trace import SpanContext
 
-from otel_feedback import _sdk
+from otel_feedback import _sdk, outbox
 from otel_feedback import conventions as names
 from otel_feedback.emit import Emitter, Target
 from otel_feedback.errors import InvalidTargetError, InvalidTokenError
@@ -236,7 +236,10 @@ def deliver(
         count("not_sampled")
         logger.debug("feedback for an unsampled span dropped")
         return False
-    if not emitter.span(target, late_state, late_event, at_ns, tracer_provider):
+    provider = tracer_provider or emitter.tracer_provider
+    if not outbox.offer(target, late_state, late_event, at_ns, provider) and not emitter.span(
+        target, late_state, late_event, at_ns, tracer_provider
+    ):
         return False
     if feedback is not None:
         emitter.log(target, _log_attributes(feedback), at_ns, feedback.given_at_ns)

@@ -9,12 +9,16 @@ holds where they go: the tracer provider, and the logger provider when log recor
 from __future__ import annotations
 
 import contextlib
+import threading
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
 
 from otel_feedback import _sdk
@@ -178,3 +182,74 @@ def _chunks(state: Attributes, size: int) -> list[Attributes]:
         return [state]
     items = list(state.items())
     return [dict(items[start : start + size]) for start in range(0, len(items), size)]
+
+
+# -- built, not exported: the outbox's feedback spans -----------------------------------------
+
+
+class _Capture(SpanProcessor):
+    """Hands the spans ended in the calling thread to :func:`build_feedback_spans`."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def on_end(self, span: ReadableSpan) -> None:
+        spans: list[ReadableSpan] | None = getattr(self.local, "spans", None)
+        if spans is not None:
+            spans.append(span)
+
+
+_builders: weakref.WeakKeyDictionary[trace.TracerProvider, tuple[TracerProvider, _Capture]] = (
+    weakref.WeakKeyDictionary()
+)
+_default_builder: tuple[TracerProvider, _Capture] | None = None
+
+
+def _builder(provider: trace.TracerProvider | None) -> tuple[TracerProvider, _Capture]:
+    """A private provider like ``provider`` (resource, sampler, ids, limits) that exports
+    nothing: the spans it ends are captured instead. Made once per provider."""
+    global _default_builder
+    if isinstance(provider, TracerProvider):
+        built = _builders.get(provider)
+        if built is None:
+            built = _builders[provider] = _make_builder(provider)
+        return built
+    if _default_builder is None:
+        _default_builder = _make_builder(None)
+    return _default_builder
+
+
+def _make_builder(provider: TracerProvider | None) -> tuple[TracerProvider, _Capture]:
+    if provider is None:
+        twin = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
+    else:
+        twin = TracerProvider(
+            sampler=provider.sampler,
+            resource=provider.resource,
+            id_generator=provider.id_generator,
+            span_limits=_sdk.span_limits(provider),
+            shutdown_on_exit=False,
+        )
+    capture = _Capture()
+    twin.add_span_processor(capture)
+    return twin, capture
+
+
+def build_feedback_spans(
+    provider: trace.TracerProvider | None,
+    target: Target,
+    state: Attributes,
+    event: Attributes | None,
+    at_ns: int,
+) -> Sequence[ReadableSpan]:
+    """The ``feedback`` span(s) :func:`emit_feedback_span` would export through ``provider``
+    (same resource, sampler, id generator and limits; default resource when ``provider`` is
+    not an SDK one), built and ended, with their ids, but handed to no exporter."""
+    twin, capture = _builder(provider)
+    spans: list[ReadableSpan] = []
+    capture.local.spans = spans
+    try:
+        emit_feedback_span(twin, target, state, event, at_ns)
+    finally:
+        capture.local.spans = None
+    return spans

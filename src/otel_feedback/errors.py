@@ -57,3 +57,11 @@ class NotConfiguredError(FeedbackError, RuntimeError):
 
 class BridgeError(FeedbackError, RuntimeError):
     """A bridge could not mirror a feedback record into a backend's native view."""
+
+
+class OutboxError(FeedbackError, RuntimeError):
+    """The durable outbox cannot be used (unwritable, corrupt, locked); records go direct."""
+
+
+class OutboxFullError(OutboxError):
+    """The durable outbox holds as many records or bytes as it may; the record was refused."""

@@ -53,6 +53,13 @@ class Settings:
     """Most attributes one call may produce (``OTEL_FEEDBACK_MAX_KEYS``)."""
     outbox_path: str | None = None
     """SQLite outbox for durable late feedback, or ``None`` (``OTEL_FEEDBACK_OUTBOX``)."""
+    outbox_max_records: int = 100_000
+    """Most records the outbox holds (``OTEL_FEEDBACK_OUTBOX_MAX_RECORDS``)."""
+    outbox_max_bytes: int = 256 * 1024 * 1024
+    """Most bytes of stored spans the outbox holds (``OTEL_FEEDBACK_OUTBOX_MAX_BYTES``)."""
+    outbox_sync: str = "normal"
+    """``normal`` or ``full``: the outbox's SQLite ``synchronous``
+    (``OTEL_FEEDBACK_OUTBOX_SYNC``)."""
     identity_from_baggage: bool = False
     """Copy baggage ``session.id`` / ``user.id`` onto spans
     (``OTEL_FEEDBACK_IDENTITY_FROM_BAGGAGE``)."""
@@ -95,6 +102,15 @@ class Settings:
             ),
             max_keys=int(_number(env, names.ENV_MAX_KEYS, defaults.max_keys, 1, whole=True)),
             outbox_path=(env.get(names.ENV_OUTBOX) or "").strip() or None,
+            outbox_max_records=int(
+                _number(env, names.ENV_OUTBOX_MAX_RECORDS, defaults.outbox_max_records, 1,
+                        whole=True)
+            ),
+            outbox_max_bytes=int(
+                _number(env, names.ENV_OUTBOX_MAX_BYTES, defaults.outbox_max_bytes, 1, whole=True)
+            ),
+            outbox_sync=_choice(env, names.ENV_OUTBOX_SYNC, ("normal", "full"),
+                                defaults.outbox_sync),
             identity_from_baggage=_flag(
                 env, names.ENV_IDENTITY_FROM_BAGGAGE, defaults.identity_from_baggage
             ),
@@ -133,6 +149,17 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value in _FALSE:
         return False
     _logger.warning("%s=%r is not true or false; using %s", name, raw, str(default).lower())
+    return default
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value in allowed:
+        return value
+    _logger.warning("%s=%r is not one of %s; using %s", name, raw, ", ".join(allowed), default)
     return default
 
 
