@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     py = str(python)
     results.append(_run_tool("ruff", [py, "-m", "ruff", "check", "."], env))
     results.append(_run_tool("mypy", [py, "-m", "mypy", "--strict", "src"], env))
+    results.append(_run_tool("dist", [py, str(REPO_ROOT / "scripts" / "check_dist.py")], env))
     results.append(_run_tool("pytest", [py, "-m", "pytest", *pytest_args], env))
 
     failed = [r.name for r in results if not r.ok]
