@@ -5,7 +5,8 @@
 * Session / user ids are remembered per context object: a different context, an explicit
   ``parent_context`` or non-string / empty ids give what ``current_session_id`` /
   ``current_user_id`` give.
-* Eviction of ended spans and roots keeps exactly the newest ``max_tracked_*`` entries.
+* Whether a span is a local root is worked out once per context object, like the ids.
+* Eviction of tokened spans and roots keeps exactly the newest ``max_tracked_*`` entries.
 """
 
 from __future__ import annotations
@@ -39,15 +40,14 @@ def provider() -> Iterator[tuple[TracerProvider, fb.FeedbackSpanProcessor]]:
 
 
 def _state(feedback: fb.FeedbackSpanProcessor) -> tuple[Any, ...]:
-    """Ended-span tables (both generations), roots (id, ended?), counts."""
-    return (
-        {k: v[0] for k, v in {**feedback._ended_old, **feedback._ended}.items()},
-        {
-            k: (v[0], v[2] is not None)
-            for k, v in {**feedback._roots_old, **feedback._roots}.items()
-        },
-        feedback.tracked_counts,
-    )
+    """Tokened spans (id -> ended?), roots (trace id -> (root span id, ended?)), counts."""
+    roots = {}
+    for trace_id in {**feedback._roots_old, **feedback._roots}:
+        root = feedback._root(trace_id)
+        assert root is not None
+        roots[trace_id] = (root[0], root[2] is not None)
+    tokened = {k: v.__class__ is tuple for k, v in feedback._spans.items()}
+    return tokened, roots, feedback.tracked_counts
 
 
 def _workload(tracer: trace.Tracer) -> list[Any]:
@@ -57,6 +57,7 @@ def _workload(tracer: trace.Tracer) -> list[Any]:
             spans.append(root)
             for child_index in range(index % 3):
                 with tracer.start_as_current_span(f"child-{child_index}") as child:
+                    assert fb.current_feedback_token() is not None  # tracks the child
                     spans.append(child)
     spans.append(tracer.start_span("left-open"))
     return spans
@@ -127,11 +128,13 @@ def test_direct_reads_and_public_properties_track_the_same(
         assert list(direct_state[0].items()) == list(public_state[0].items())
         assert direct_state[1] == public_state[1]
         assert direct_state[2] == public_state[2]
-    # Ended spans are kept in two generations of max_tracked_spans // 2 = 2: the newest
-    # 2 to 4 of them; roots in two generations of max_tracked_traces // 2 = 1: 1 or 2 of
-    # them; the open root is the only open span tracked.
-    assert direct[0][2] == {"open": 1, "ended": 3, "roots": 1}
-    assert direct[1][2] == {"open": 0, "ended": 2, "roots": 1}
+    # The 6 tokened children are tracked in one table of max_tracked_spans = 5 (the newest 5,
+    # all ended); roots in two generations of max_tracked_traces // 2 = 1: the newest one,
+    # the open root "left-open" (then ended). Untokened spans are not held at all.
+    assert direct[0][2] == {"open": 1, "ended": 5, "roots": 1}
+    assert direct[1][2] == {"open": 0, "ended": 6, "roots": 1}
+    assert all(direct[0][0].values()), "every tokened child has ended"
+    assert not any(ended for _, ended in direct[0][1].values())
     # The last root (left open) got its end remembered, both ways.
     assert all(ended for _, ended in direct[1][1].values())
     assert all(ended for _, ended in public[1][1].values())
@@ -142,25 +145,26 @@ def test_eviction_keeps_exactly_the_newest(
 ) -> None:
     tracer_provider, feedback = provider
     tracer = tracer_provider.get_tracer("evict")
-    ended = []
+    tokened = []
     for index in range(40):
-        with tracer.start_as_current_span(f"root-{index}") as span:
-            pass
-        ended.append(span)
+        with tracer.start_as_current_span(f"root-{index}"):
+            with tracer.start_as_current_span(f"child-{index}") as span:
+                assert fb.current_feedback_token() is not None
+        tokened.append(span)
         counts = feedback.tracked_counts
-        # Two generations of max_tracked_spans // 2 = 2: at least the 2 newest, never > 5.
-        assert min(index + 1, 2) <= counts["ended"] <= 5
-        assert min(index + 1, 1) <= counts["roots"] <= 3
-        newest = [s.get_span_context().span_id for s in ended[-counts["ended"] :]]
-        assert list({**feedback._ended_old, **feedback._ended}) == newest
-    roots = list({**feedback._roots_old, **feedback._roots})
-    assert roots == [s.get_span_context().trace_id for s in ended[-len(roots) :]]
-    kept = feedback.tracked_counts["ended"]
-    for span in ended[-kept:]:
+        # Tokened spans: exactly the newest max_tracked_spans = 5. Roots: two generations
+        # of max_tracked_traces // 2 = 1, so 1 or 2 of them.
+        assert list(feedback._spans) == [
+            s.get_span_context().span_id for s in tokened[-5:]
+        ]
+        assert min(index + 1, 1) <= counts["roots"] <= 2
+    for span in tokened[-5:]:
         context = span.get_span_context()
         assert feedback.end_time_of(context.trace_id, context.span_id) == span.end_time
-    gone = ended[-6].get_span_context()
+    gone = tokened[-6].get_span_context()
     assert feedback.end_time_of(gone.trace_id, gone.span_id) is None
+    roots = list({**feedback._roots_old, **feedback._roots})
+    assert roots == [s.get_span_context().trace_id for s in tokened[-len(roots) :]]
 
 
 def _started_ids(tracer: trace.Tracer, context: otel_context.Context | None) -> dict[str, Any]:

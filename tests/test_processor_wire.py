@@ -96,7 +96,7 @@ def bounded() -> Iterator[tuple[TracerProvider, fb.FeedbackSpanProcessor]]:
 
 def within(processor: fb.FeedbackSpanProcessor) -> bool:
     counts = processor.tracked_counts
-    return counts["open"] <= 100 and counts["ended"] <= 100 and counts["roots"] <= 50
+    return counts["open"] <= 150 and counts["ended"] <= 150 and counts["roots"] <= 50
 
 
 def test_ten_thousand_spans_stay_within_bounds(
@@ -109,15 +109,18 @@ def test_ten_thousand_spans_stay_within_bounds(
     while started < 10_000:
         with tracer.start_as_current_span("root"):
             started += 1
-            for _ in range(4):
+            for index in range(4):
                 with tracer.start_as_current_span("child"):
                     started += 1
+                    if index == 0:
+                        assert fb.current_feedback_token() is not None  # tracks this child
                     assert within(processor), processor.tracked_counts
                     for key, value in processor.tracked_counts.items():
                         peak[key] = max(peak[key], value)
         assert within(processor), processor.tracked_counts
     assert started == 10_000
-    assert 50 <= peak["ended"] <= 100, "recent ended spans are remembered, within the bound"
+    assert peak["open"] == 2, "the open root and the open tokened child; other spans not held"
+    assert 100 <= peak["ended"] <= 150, "the newest 100 tokened children, and the roots"
     assert 25 <= peak["roots"] <= 50, "recent roots are remembered, within the bound"
     # The newest trace is still remembered.
     with tracer.start_as_current_span("last") as last:
@@ -146,22 +149,59 @@ def test_never_ended_spans_stay_bounded(
     assert within(processor)
 
 
-def test_root_end_survives_eviction_from_ended_table(wires: WireFactory) -> None:
+def test_root_end_survives_while_children_are_not_held(wires: WireFactory) -> None:
     wire = wires("grpc", max_tracked_spans=10, max_tracked_traces=50)
     tracer = wire.tracer
     with tracer.start_as_current_span("root-a") as root:
         pass
     with tracer.start_as_current_span("root-b"):
-        for _ in range(20):  # pushes root-a out of the bounded table of ended spans
+        for _ in range(20):
             with tracer.start_as_current_span("b-child"):
                 pass
-    ended_table = {**wire.processor._ended_old, **wire.processor._ended}
-    assert root.get_span_context().span_id not in ended_table
+    assert wire.processor.tracked_counts == {"open": 0, "ended": 2, "roots": 2}
     fb.log_feedback("coherence", 1, trace_id=hex_ids(root)[0])
     late = wire.one("feedback")
     root_a = wire.one("root-a")
     assert_late_feedback_span(late, root_a)
     assert late.start_time_unix_nano == root_a.end_time_unix_nano
+
+
+def test_feedback_by_ids_for_an_untracked_ended_span_stays_inside_its_trace(
+    grpc_wire: Wire,
+) -> None:
+    """A span nobody asked a token for is not held; after it ended, feedback by its ids sits
+    under it, at a time inside its trace's local root: now while the root is open, else the
+    root's end. The trace's duration never grows."""
+    tracer = grpc_wire.tracer
+    with tracer.start_as_current_span("root") as root:
+        with tracer.start_as_current_span("early") as early:
+            pass
+        fb.log_feedback("while_open", 1, trace_id=hex_ids(root)[0], span_id=hex_ids(early)[1])
+        with tracer.start_as_current_span("late"):
+            pass
+    fb.log_feedback("after", 1, trace_id=hex_ids(root)[0], span_id=hex_ids(early)[1])
+    spans = grpc_wire.wait(5)
+    received = {span.name: span for span in spans if span.name != "feedback"}
+    late_spans = feedback_spans(spans)
+    assert len(late_spans) == 2
+    for late in late_spans:
+        assert_late_feedback_span(late, received["early"], inside=False)
+        assert (
+            received["root"].start_time_unix_nano
+            <= late.start_time_unix_nano
+            <= received["root"].end_time_unix_nano
+        ), "inside the trace's root"
+    after = next(s for s in late_spans if "feedback.after" in s.attributes)
+    assert after.start_time_unix_nano == received["root"].end_time_unix_nano
+
+
+def test_late_feedback_spans_are_never_roots(grpc_wire: Wire) -> None:
+    unknown_trace = "0af7651916cd43dd8448eb211c80319c"
+    fb.log_feedback("first", 1, trace_id=unknown_trace)
+    fb.log_feedback("second", 2, trace_id=unknown_trace)
+    late = grpc_wire.wait(2)
+    assert [span.parent_span_id for span in late] == [None, None], "neither under the other"
+    assert grpc_wire.processor.root_of(int(unknown_trace, 16)) is None
 
 
 def test_long_lived_root_end_is_remembered_after_open_table_eviction(

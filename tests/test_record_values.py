@@ -197,13 +197,17 @@ def test_late_span_is_searchable_and_annotated(grpc_wire: Wire) -> None:
 def test_span_id_alone_reaches_a_tracked_span(grpc_wire: Wire) -> None:
     with grpc_wire.tracer.start_as_current_span("root") as root:
         with grpc_wire.tracer.start_as_current_span("child") as child:
+            assert fb.current_feedback_token() is not None  # tracks the child
+        with grpc_wire.tracer.start_as_current_span("untracked") as untracked:
             pass
-        span_ids = [hex_ids(root)[1], hex_ids(child)[1]]
+        span_ids = [hex_ids(root)[1], hex_ids(child)[1], hex_ids(untracked)[1]]
         results = fb.log_spans_feedback_scores(
             [{"id": span_id, "name": "quality", "value": 1} for span_id in span_ids]
         )
-    assert all(results)
-    spans = grpc_wire.wait(3)
+    assert all(results[:2])
+    assert results[2] is None, "an ended span nobody tracked needs trace_id= too"
+    assert fb.diagnostics().get("invalid_target") == 1
+    spans = grpc_wire.wait(4)
     assert grpc_wire.one("root").attributes["feedback.quality"] == 1
     late = [span for span in spans if span.name == "feedback"]
     assert [span.parent_span_id for span in late] == [hex_ids(child)[1]]

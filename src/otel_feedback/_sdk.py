@@ -6,6 +6,8 @@ equivalent by tests (``tests/test_spanwrite_equivalence.py``, ``test_processor_f
 * :func:`write` — flattened feedback onto an open SDK span, never evicting an attribute;
 * :func:`set_identity` — ``session.id`` / ``user.id`` in one critical section;
 * :func:`span_fields` — the processor's reads of a span without a property call per field;
+* :func:`current_context_getter` — the current context read straight from its context
+  variable, without two Python calls;
 * :func:`attribute_limit`, :func:`event_attribute_limit` — the span limits in force;
 * :func:`tracer_in_trace` — a tracer whose next root span joins a given trace id.
 
@@ -24,9 +26,13 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, cast
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanLimits
 from opentelemetry.sdk.trace.id_generator import IdGenerator
@@ -328,6 +334,21 @@ def span_fields(span: Any) -> Any:
         if direct:
             DIRECT_FIELD_CLASSES.add(kind)
     return span if direct else SpanFields(span)
+
+
+def current_context_getter() -> Callable[[], otel_context.Context]:
+    """A function returning the current context: the context variable's own ``get`` when the
+    API's runtime context is the standard ``ContextVarsRuntimeContext`` (chosen once, at
+    import, by ``OTEL_PYTHON_CONTEXT``), else :func:`opentelemetry.context.get_current`."""
+    runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
+    variable = getattr(runtime, "_current_context", None)
+    if type(runtime) is ContextVarsRuntimeContext and isinstance(variable, ContextVar):
+        try:
+            if variable.get() is otel_context.get_current():
+                return cast(Callable[[], otel_context.Context], variable.get)
+        except Exception:  # noqa: BLE001 - any surprise means: use the public function
+            pass
+    return otel_context.get_current
 
 
 # -- limits and ids for the feedback spans of late feedback ------------------------------------

@@ -45,6 +45,9 @@ SESSION_KEY = otel_context.create_key("otel_feedback.session_id")
 """Context key of the session id set by :func:`using_session`."""
 USER_KEY = otel_context.create_key("otel_feedback.user_id")
 """Context key of the user id set by :func:`using_session` / :func:`using_user`."""
+LATE_FEEDBACK_KEY = otel_context.create_key("otel_feedback.late_feedback")
+"""Context key marking the context a late ``feedback`` span starts in, so the processor never
+takes one for a trace's local root (its parent is remote, or it has none)."""
 _SESSION_KEY, _USER_KEY = SESSION_KEY, USER_KEY
 _BAGGAGE_NAMES = {SESSION_KEY: SESSION_ID, USER_KEY: USER_ID}
 _OPENINFERENCE_SESSION_KEY = OPENINFERENCE_SESSION_KEY

@@ -161,7 +161,7 @@ def _from_span_id(span_id: int) -> Resolved:
             return Resolved(Target(found[0], span_id))
     raise InvalidTargetError(
         "span_id= alone needs trace_id= for a span this process does not track (it tracks "
-        "the current span, trace roots, spans a token was issued for and recently ended spans)"
+        "the current span, trace roots, and spans a feedback token was issued for)"
     )
 
 
@@ -177,7 +177,8 @@ def root_span_id(trace_id: int, span: ApiSpan | None) -> int | None:
 
 
 def track(span: ApiSpan) -> None:
-    """Track ``span`` in the processors (a token was issued for it)."""
+    """Track ``span`` in the processors: a token was issued for it, or its id handed out
+    (the compat layers' ``span.id``), so feedback by its id finds it after it ended."""
     for processor in REGISTRY.processors():
         processor.track(span)
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
@@ -22,7 +23,12 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
 
 from otel_feedback import _sdk
-from otel_feedback.context import current_session_id, current_user_id, with_identity
+from otel_feedback.context import (
+    LATE_FEEDBACK_KEY,
+    current_session_id,
+    current_user_id,
+    with_identity,
+)
 from otel_feedback.conventions import (
     EVENT_NAME,
     FEEDBACK_SPAN_NAME,
@@ -138,6 +144,7 @@ def emit_feedback_span(
         tracer = _sdk.tracer_in_trace(tracer, target.trace_id)
     # The rated span's identity (from its token) wins over the caller's current session.
     context = with_identity(context, target.session_id, target.user_id)
+    context = otel_context.set_value(LATE_FEEDBACK_KEY, True, context)
     # What FeedbackSpanProcessor.on_start will add, counted so no chunk overflows the limit.
     identity: Attributes = {}
     session_id, user_id = current_session_id(context), current_user_id(context)

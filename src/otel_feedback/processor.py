@@ -6,13 +6,15 @@ feedback needs to find its place:
 
 * the **local root** of each recent trace (a span with no parent, or a remote one): the
   target of trace-level feedback (``enrich_session``, ``trace_id`` alone), while open and,
-  after it ended, when it ended;
-* the spans a **feedback token** was issued for (:meth:`track`), while they are open;
-* when recent spans **ended** (two generations of a plain dict, so eviction is free).
+  after it ended, when it ended (two generations of a plain dict, so eviction is free);
+* the spans a **feedback token** was issued for, or whose id a compat layer handed out
+  (:meth:`track`): while open, and after they ended, when.
 
-Other open spans are not tracked: starting one costs one parent check. Feedback by id for an
-open span that is neither current, a root nor tokened still arrives, as a ``feedback`` span
-under it (placed now, inside its lifetime).
+Other spans are not held: starting one costs a look at its context (whose facts, identity
+and whether a span started in it is a local root, are worked out once per context object),
+ending one a parent check. Feedback by ids for such a span still arrives, as a ``feedback``
+span under it, placed inside its trace's local root: now while the root is open, else at
+the root's end (docs/DESIGN.md §3).
 
 How helpers find a processor is explicit: every processor registers itself in
 :data:`REGISTRY` when created and leaves it at ``shutdown()``; :mod:`otel_feedback.delivery`
@@ -32,14 +34,30 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from otel_feedback import _sdk
-from otel_feedback.context import identity_of
-from otel_feedback.conventions import SCOPE_NAME
+from otel_feedback.context import LATE_FEEDBACK_KEY, identity_of
 from otel_feedback.emit import Emitter
 from otel_feedback.reporting import internal_error
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk.trace import TracerProvider
+
+
+_ContextFacts = tuple[Any, "str | None", "tuple[str | None, str | None] | None", "str | None"]
+"""What spans starting in one context need: (the context, the plan, the (session id, user id)
+to copy or None, the kind of local root they are or None). The plan is None (nothing to do),
+``_PLAIN_ROOT`` (a new trace's root with no identity: the usual root, done inline) or
+``_GENERAL``."""
+_NOTHING_TO_DO: _ContextFacts = (None, None, None, None)
+"""The facts before any span started, and after shutdown: matches no context."""
+_PLAIN_ROOT = "plain root"
+_GENERAL = "general"
+_NEW_TRACE = "new trace"
+_REMOTE_PARENT = "remote parent"
+_MISSING = (None,)
+"""What ``on_end`` reads for a trace not in the young generation of roots (a tuple, like an
+ended root, so one type check covers both)."""
+"""The facts before any span started, and after shutdown: matches no context."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +72,7 @@ class FeedbackSpanProcessor(SpanProcessor):
     """Add with ``provider.add_span_processor(FeedbackSpanProcessor())``, in any order.
 
     Args:
-        max_tracked_spans: bound of the tables of spans a token was issued for and of recently
-            ended spans (each keeps between the newest half and all of that many).
+        max_tracked_spans: how many spans a token was issued for are tracked (the newest).
         max_tracked_traces: recent traces whose local root span is remembered (between the
             newest half and all of that many).
         tracer_provider: the provider this processor is added to, through which late
@@ -84,22 +101,20 @@ class FeedbackSpanProcessor(SpanProcessor):
         self.max_tracked_traces = max_tracked_traces
         self.emitter = Emitter(tracer_provider, logger_provider, emit_log_records)
         """Where late feedback for this processor's spans goes (used by delivery only)."""
-        # Tracked spans: span id -> the open Span, or (trace id, end time) once ended;
+        # Tokened spans: span id -> the open Span, or (trace id, end time) once it ended;
         # `_order` holds the same ids oldest first, so eviction is O(1).
-        # Recently ended spans: span id -> (trace id, end time), in two generations: when
-        # the young one is full it becomes the old one, and the old one is dropped.
-        self._ended: dict[int, tuple[int, int]] = {}
-        self._ended_old: dict[int, tuple[int, int]] = {}
-        self._generation_size = max(1, max_tracked_spans // 2)
         self._spans: dict[int, Any] = {}
         self._order: deque[int] = deque()
         self._lock = threading.Lock()
-        # Local roots of recent traces: trace id -> [root span id, open Span or None,
-        # end time or None], in two generations like the ended spans.
-        self._roots: dict[int, list[Any]] = {}
-        self._roots_old: dict[int, list[Any]] = {}
+        # Local roots of recent traces: trace id -> the open root Span, or (root span id,
+        # end time) once it ended. Two generations of a plain dict: when the young one is
+        # full it becomes the old one and the old one is dropped, so eviction is free.
+        self._roots: dict[int, Any] = {}
+        self._roots_old: dict[int, Any] = {}
         self._roots_generation = max(1, max_tracked_traces // 2)
-        self._last_identity: tuple[Any, str | None, str | None] = (None, None, None)
+        # The facts of the last context a span started in (see _ContextFacts). One tuple, so
+        # threads never read one context's facts with another's.
+        self._last_context: _ContextFacts = _NOTHING_TO_DO
         self._shut_down = False
         REGISTRY.add(self)
 
@@ -107,84 +122,127 @@ class FeedbackSpanProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
         """Copy session/user ids from the context onto ``span``; remember it if a local root."""
-        if self._shut_down:
-            return
         try:
-            context = parent_context if parent_context is not None else _get_current()
-            identity = self._last_identity
-            if identity[0] is not context:
-                identity = self._last_identity = (context, *identity_of(context))
-            if identity[1] is not None or identity[2] is not None:
-                _sdk.set_identity(span, identity[1], identity[2])
-            fields: Any = span if span.__class__ in _DIRECT else _span_fields(span)
-            parent = fields._parent
-            if parent is None or parent[2]:  # a local root: no parent, or a remote one
-                scope = fields._instrumentation_scope
-                if scope is None or scope.name != SCOPE_NAME:
-                    span_context = fields._context
-                    trace_id = span_context[0]
+            context = parent_context if parent_context is not None else _current_context()
+            seen = self._last_context
+            if seen[0] is not context:
+                seen = self._context_seen(span, context)
+            plan = seen[1]
+            if plan:
+                if plan is _PLAIN_ROOT:  # the usual root: a new trace, no identity to copy
                     roots = self._roots
-                    if trace_id in roots or trace_id in self._roots_old:
-                        self._remember_root(trace_id, span_context[1], span)
-                    else:  # a new trace, the usual case: inline
-                        roots[trace_id] = [span_context[1], span, None]
-                        if len(roots) >= self._roots_generation:
-                            self._roots_old, self._roots = roots, {}
+                    roots[(span if span.__class__ in _DIRECT else _span_fields(span))._context[0]] = span
+                    if len(roots) >= self._roots_generation:
+                        self._roots_old, self._roots = roots, {}
+                else:
+                    self._start_with(span, seen[2], seen[3])
         except Exception:  # noqa: BLE001 - a processor must never raise into the host app
             internal_error("FeedbackSpanProcessor.on_start")
 
+    def _context_seen(self, span: Span, context: otel_context.Context) -> _ContextFacts:
+        """What spans starting in ``context`` need, worked out once per context object: the
+        context decides a new span's parent, so also whether the span is a local root."""
+        if self._shut_down:
+            return _NOTHING_TO_DO
+        identity = _identity_pair(context)
+        root = _root_kind(span, context)
+        if identity is None and root is None:
+            plan = None
+        elif identity is None and root is _NEW_TRACE:
+            plan = _PLAIN_ROOT
+        else:
+            plan = _GENERAL
+        facts = (context, plan, identity, root)
+        self._last_context = facts
+        return facts
+
+    def _start_with(
+        self, span: Span, identity: tuple[str | None, str | None] | None, root: str | None
+    ) -> None:
+        """``on_start`` for a span that carries an identity, or a local root with a remote parent."""
+        if identity is not None:
+            _sdk.set_identity(span, *identity)
+        if root is None:
+            return
+        trace_id = _context_of(span)[0]
+        if root is _NEW_TRACE:  # no parent: the trace id was just generated
+            roots = self._roots
+            roots[trace_id] = span
+            if len(roots) >= self._roots_generation:
+                self._roots_old, self._roots = roots, {}
+        else:  # a remote parent: this process may have seen the trace before
+            self._remote_root(trace_id, span)
+
+    def _remote_root(self, trace_id: int, span: Span) -> None:
+        """It becomes the trace's root unless an earlier local root of the trace is still
+        open (then that one stays the root)."""
+        for roots in (self._roots, self._roots_old):
+            known = roots.get(trace_id)
+            if known is not None:
+                if known.__class__ is tuple:  # the earlier one ended: a new request
+                    roots[trace_id] = span
+                return
+        roots = self._roots
+        roots[trace_id] = span
+        if len(roots) >= self._roots_generation:
+            self._roots_old, self._roots = roots, {}
+
     def on_end(self, span: ReadableSpan) -> None:
-        """Remember when a tracked span or a local root ended."""
+        """Remember when a local root or a tokened span ended (other spans cost one check)."""
         try:
             fields: Any = span if span.__class__ in _DIRECT else _span_fields(span)
-            span_context = fields._context
-            if span_context is None:
-                return
-            trace_id, span_id = span_context[0], span_context[1]
-            ended = (trace_id, fields._end_time or 0)
-            young = self._ended
-            young[span_id] = ended
-            if len(young) >= self._generation_size:
-                self._ended_old, self._ended = young, {}
             parent = fields._parent
-            if parent is None or parent[2]:  # a local root: its end outlives the tables
-                root = self._roots.get(trace_id) or self._roots_old.get(trace_id)
-                if root is not None and root[0] == span_id:
-                    root[1], root[2] = None, ended[1]
-            if self._spans and span_id in self._spans:
-                self._spans[span_id] = ended
+            if parent is None or parent[2]:  # a local root: its end outlives the span
+                span_context = fields._context
+                roots = self._roots
+                root = roots.get(span_context[0], _MISSING)
+                if root.__class__ is not tuple:  # open
+                    # With no parent, a trace has one local root; else check it is this one.
+                    if parent is None or _context_of(root)[1] == span_context[1]:
+                        roots[span_context[0]] = (span_context[1], fields._end_time or 0)
+                elif root is _MISSING:
+                    self._root_ended_old(fields)
+            if self._spans:
+                self._tracked_ended(fields)
         except Exception:  # noqa: BLE001 - a processor must never raise into the host app
             internal_error("FeedbackSpanProcessor.on_end")
 
-    def _remember_root(self, trace_id: int, span_id: int, span: Span) -> None:
-        roots = self._roots
-        known = roots.get(trace_id)
-        if known is None:
-            known = self._roots_old.get(trace_id)
-        if known is None:
-            roots[trace_id] = [span_id, span, None]
-            if len(roots) >= self._roots_generation:
-                self._roots_old, self._roots = roots, {}
-        elif known[2] is not None:  # the trace's earlier local root ended: this one is current
-            known[0], known[1], known[2] = span_id, span, None
+    def _root_ended_old(self, fields: Any) -> None:
+        """``on_end`` for a local root that is not in the young generation of roots."""
+        span_context = fields._context
+        root = self._roots_old.get(span_context[0])
+        if root is not None and root.__class__ is not tuple:
+            if _context_of(root)[1] == span_context[1]:
+                self._roots_old[span_context[0]] = (span_context[1], fields._end_time or 0)
 
-    def _root(self, trace_id: int) -> list[Any] | None:
+    def _tracked_ended(self, fields: Any) -> None:
+        trace_id, span_id = fields._context[0], fields._context[1]
+        with self._lock:
+            if span_id in self._spans:
+                self._spans[span_id] = (trace_id, fields._end_time or 0)
+
+    def _root(self, trace_id: int) -> tuple[int, Span | None, int | None] | None:
+        """``(root span id, the open root or None, end time or None)`` of a recent trace."""
         root = self._roots.get(trace_id)
-        return root if root is not None else self._roots_old.get(trace_id)
+        if root is None:
+            root = self._roots_old.get(trace_id)
+            if root is None:
+                return None
+        if root.__class__ is tuple:
+            return root[0], None, root[1] or None
+        return _context_of(root)[1], root, None
 
     def shutdown(self) -> None:
         """Forget everything tracked, stop tracking, leave the registry; flush our log records."""
         self._shut_down = True
+        self._last_context = _NOTHING_TO_DO
         REGISTRY.remove(self)
         self.force_flush()
         with self._lock:
             self._spans.clear()
             self._order.clear()
-        self._ended.clear()
-        self._ended_old.clear()
         self._roots.clear()
         self._roots_old.clear()
-        self._last_identity = (None, None, None)
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Flush the log records emitted for this processor's spans (spans flush with their
@@ -216,17 +274,14 @@ class FeedbackSpanProcessor(SpanProcessor):
         if entry is not None and entry.__class__ is not tuple:
             return entry if entry.get_span_context().trace_id == trace_id else None
         root = self._root(trace_id)
-        if root is not None and root[0] == span_id and root[1] is not None:
-            span: Span = root[1]
-            return span
+        if root is not None and root[0] == span_id:
+            return root[1]
         return None
 
     def end_time_of(self, trace_id: int, span_id: int) -> int | None:
-        """When a tracked span (or the trace's local root) ended, if remembered."""
+        """When a tokened span or the trace's local root ended, if remembered."""
         entry = self._spans.get(span_id)
-        if entry.__class__ is not tuple:
-            entry = self._ended.get(span_id) or self._ended_old.get(span_id)
-        if entry is not None and entry[0] == trace_id and entry[1]:
+        if entry.__class__ is tuple and entry[0] == trace_id and entry[1]:
             return int(entry[1])
         root = self._root(trace_id)
         if root is not None and root[0] == span_id and root[2]:
@@ -239,43 +294,65 @@ class FeedbackSpanProcessor(SpanProcessor):
         return RootInfo(root[0], root[2]) if root is not None else None
 
     def find_span(self, span_id: int) -> tuple[int, int | None] | None:
-        """``(trace id, end time or None)`` of a tracked span or root with this span id."""
+        """``(trace id, end time or None)`` of a tokened span or a root with this span id."""
         entry = self._spans.get(span_id)
-        if entry is not None and entry.__class__ is not tuple:
-            return entry.get_span_context().trace_id, None
-        if entry is None:
-            entry = self._ended.get(span_id) or self._ended_old.get(span_id)
         if entry is not None:
+            if entry.__class__ is not tuple:
+                return entry.get_span_context().trace_id, None
             return int(entry[0]), int(entry[1]) or None
-        for trace_id, root in [*self._roots_old.items(), *self._roots.items()]:
-            if root[0] == span_id:
+        for trace_id in [*self._roots_old, *self._roots]:
+            root = self._root(trace_id)
+            if root is not None and root[0] == span_id:
                 return trace_id, root[2]
         return None
 
     def knows(self, trace_id: int, span_id: int | None) -> bool:
         """Whether this processor tracks the span or the root of its trace."""
-        return trace_id in self._roots or trace_id in self._roots_old or (
-            span_id is not None
-            and (span_id in self._spans or span_id in self._ended or span_id in self._ended_old)
+        return (
+            trace_id in self._roots
+            or trace_id in self._roots_old
+            or (span_id is not None and span_id in self._spans)
         )
 
     @property
     def tracked_counts(self) -> dict[str, int]:
-        """How many open spans, ended spans and roots are held (for tests and monitoring)."""
-        entries = list(self._spans.values())
-        tokened_open = sum(1 for entry in entries if entry.__class__ is not tuple)
-        roots = [*self._roots_old.values(), *self._roots.values()]
-        open_roots = sum(1 for root in roots if root[1] is not None)
+        """How many tracked spans are open and ended, and how many roots are remembered
+        (for tests and monitoring)."""
+        entries = [*self._spans.values(), *self._roots_old.values(), *self._roots.values()]
+        ended = sum(1 for entry in entries if entry.__class__ is tuple)
         return {
-            "open": tokened_open + open_roots,
-            "ended": len(self._ended) + len(self._ended_old),
-            "roots": len(roots),
+            "open": len(entries) - ended,
+            "ended": ended,
+            "roots": len(self._roots_old) + len(self._roots),
         }
 
 
-_get_current = otel_context.get_current
+_current_context = _sdk.current_context_getter()
 _DIRECT = _sdk.DIRECT_FIELD_CLASSES
 _span_fields = _sdk.span_fields
+
+
+def _context_of(span: Any) -> Any:
+    """The span context of a span the processor holds (read without a property call)."""
+    return (span if span.__class__ in _DIRECT else _span_fields(span))._context
+
+
+def _identity_pair(context: otel_context.Context) -> tuple[str | None, str | None] | None:
+    """``(session id, user id)`` carried by ``context``, or None when it carries neither."""
+    session_id, user_id = identity_of(context)
+    return None if session_id is None and user_id is None else (session_id, user_id)
+
+
+def _root_kind(span: Any, context: otel_context.Context) -> str | None:
+    """Whether ``span``, started in ``context``, is a local root the processor remembers, and
+    which kind: :data:`_NEW_TRACE` (no parent) or :data:`_REMOTE_PARENT`; None for a span with
+    a local parent, and for our own late ``feedback`` spans."""
+    if context.get(LATE_FEEDBACK_KEY) is not None:
+        return None
+    parent = (span if span.__class__ in _DIRECT else _span_fields(span))._parent
+    if parent is None:
+        return _NEW_TRACE
+    return _REMOTE_PARENT if parent[2] else None
 
 
 class ProcessorRegistry:

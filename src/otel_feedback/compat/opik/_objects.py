@@ -21,6 +21,7 @@ from opentelemetry.trace import Status, StatusCode
 
 import otel_feedback as fb
 from otel_feedback.compat._runtime import tracer
+from otel_feedback.delivery import track
 from otel_feedback.compat._spans import io_attributes, merged_io
 from otel_feedback.conventions import (
     LLM_COST_TOTAL,
@@ -143,7 +144,9 @@ class Span:
 
     @property
     def span_id(self) -> str:
-        """The span id (16 hex digits)."""
+        """The span id (16 hex digits). Handing it out tracks the span, so scores logged by
+        this id alone find it after it ended."""
+        track(self.otel_span)
         return span_id_hex(self.otel_span.get_span_context().span_id)
 
     @property

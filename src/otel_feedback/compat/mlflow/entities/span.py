@@ -18,6 +18,7 @@ from opentelemetry.trace import Status, StatusCode
 
 import otel_feedback as fb
 from otel_feedback.compat._spans import io_attributes, record_error
+from otel_feedback.delivery import track
 from otel_feedback.ids import span_id_hex, trace_id_hex
 
 TRACE_ID_PREFIX = "tr-"
@@ -106,6 +107,9 @@ class LiveSpan:
 
     @property
     def span_id(self) -> str:
+        """16 hex digits. Handing it out tracks the span, so feedback logged by this id after
+        the span ended sits inside its lifetime."""
+        track(self._span)
         return span_id_hex(self._span.get_span_context().span_id)
 
     @property
