@@ -104,6 +104,7 @@ class _CountingIds(IdGenerator):
 def _run_workload(public: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
     with monkeypatch.context() as patch:
         if public:
+            patch.setattr(processor, "_SDK_FIELDS", False)
             patch.setattr(processor, "_DIRECT", set())
             patch.setattr(processor, "_span_fields", _spanwrite.SpanFields)
         tracer_provider = TracerProvider(id_generator=_CountingIds())
@@ -147,9 +148,11 @@ def test_eviction_keeps_exactly_the_newest(
     tracer = tracer_provider.get_tracer("evict")
     tokened = []
     for index in range(40):
-        with tracer.start_as_current_span(f"root-{index}"):
-            with tracer.start_as_current_span(f"child-{index}") as span:
-                assert fb.current_feedback_token() is not None
+        with (
+            tracer.start_as_current_span(f"root-{index}"),
+            tracer.start_as_current_span(f"child-{index}") as span,
+        ):
+            assert fb.current_feedback_token() is not None
         tokened.append(span)
         counts = feedback.tracked_counts
         # Tokened spans: exactly the newest max_tracked_spans = 5. Roots: two generations

@@ -32,8 +32,8 @@ from typing import Any, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanLimits
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -314,6 +314,10 @@ def _probe_fields() -> bool:
 
 
 _fields_ok = _probe_fields()
+SDK_FIELDS_READABLE: bool = _fields_ok
+"""Whether the SDK's spans carry ``_context``, ``_parent``, ``_instrumentation_scope``,
+``_start_time`` and ``_end_time`` equal to their public properties (probed at import): the
+processor's per-span hooks then read the spans the SDK hands them by these fields."""
 _field_classes: dict[type, bool] = {}
 DIRECT_FIELD_CLASSES: set[type] = set()
 """Span classes read directly; the processor checks membership before calling span_fields."""

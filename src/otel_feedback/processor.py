@@ -130,8 +130,13 @@ class FeedbackSpanProcessor(SpanProcessor):
             plan = seen[1]
             if plan:
                 if plan is _PLAIN_ROOT:  # the usual root: a new trace, no identity to copy
+                    try:
+                        fields: Any = span
+                        trace_id = fields._context[0] if _SDK_FIELDS else _context_of(span)[0]
+                    except AttributeError:  # not an SDK span: read its public properties
+                        trace_id = _context_of(span)[0]
                     roots = self._roots
-                    roots[(span if span.__class__ in _DIRECT else _span_fields(span))._context[0]] = span
+                    roots[trace_id] = span
                     if len(roots) >= self._roots_generation:
                         self._roots_old, self._roots = roots, {}
                 else:
@@ -159,7 +164,7 @@ class FeedbackSpanProcessor(SpanProcessor):
     def _start_with(
         self, span: Span, identity: tuple[str | None, str | None] | None, root: str | None
     ) -> None:
-        """``on_start`` for a span that carries an identity, or a local root with a remote parent."""
+        """``on_start`` for a span carrying an identity, or a local root with a remote parent."""
         if identity is not None:
             _sdk.set_identity(span, *identity)
         if root is None:
@@ -190,8 +195,12 @@ class FeedbackSpanProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         """Remember when a local root or a tokened span ended (other spans cost one check)."""
         try:
-            fields: Any = span if span.__class__ in _DIRECT else _span_fields(span)
-            parent = fields._parent
+            fields: Any = span if _SDK_FIELDS else _span_fields(span)
+            try:
+                parent = fields._parent
+            except AttributeError:  # not an SDK span: read its public properties
+                fields = _sdk.SpanFields(span)
+                parent = fields._parent
             if parent is None or parent[2]:  # a local root: its end outlives the span
                 span_context = fields._context
                 roots = self._roots
@@ -199,7 +208,7 @@ class FeedbackSpanProcessor(SpanProcessor):
                 if root.__class__ is not tuple:  # open
                     # With no parent, a trace has one local root; else check it is this one.
                     if parent is None or _context_of(root)[1] == span_context[1]:
-                        roots[span_context[0]] = (span_context[1], fields._end_time or 0)
+                        roots[span_context[0]] = (span_context[1], fields._end_time)
                 elif root is _MISSING:
                     self._root_ended_old(fields)
             if self._spans:
@@ -211,9 +220,12 @@ class FeedbackSpanProcessor(SpanProcessor):
         """``on_end`` for a local root that is not in the young generation of roots."""
         span_context = fields._context
         root = self._roots_old.get(span_context[0])
-        if root is not None and root.__class__ is not tuple:
-            if _context_of(root)[1] == span_context[1]:
-                self._roots_old[span_context[0]] = (span_context[1], fields._end_time or 0)
+        if (
+            root is not None
+            and root.__class__ is not tuple
+            and _context_of(root)[1] == span_context[1]
+        ):
+            self._roots_old[span_context[0]] = (span_context[1], fields._end_time)
 
     def _tracked_ended(self, fields: Any) -> None:
         trace_id, span_id = fields._context[0], fields._context[1]
@@ -330,11 +342,15 @@ class FeedbackSpanProcessor(SpanProcessor):
 _current_context = _sdk.current_context_getter()
 _DIRECT = _sdk.DIRECT_FIELD_CLASSES
 _span_fields = _sdk.span_fields
+_SDK_FIELDS = _sdk.SDK_FIELDS_READABLE
+"""Whether ``on_start`` / ``on_end`` read the SDK's spans by their fields, as the SDK itself
+does (no class check per span); other objects are read through their public properties."""
 
 
 def _context_of(span: Any) -> Any:
     """The span context of a span the processor holds (read without a property call)."""
-    return (span if span.__class__ in _DIRECT else _span_fields(span))._context
+    fields: Any = span if span.__class__ in _DIRECT else _span_fields(span)
+    return fields._context
 
 
 def _identity_pair(context: otel_context.Context) -> tuple[str | None, str | None] | None:
@@ -349,7 +365,8 @@ def _root_kind(span: Any, context: otel_context.Context) -> str | None:
     a local parent, and for our own late ``feedback`` spans."""
     if context.get(LATE_FEEDBACK_KEY) is not None:
         return None
-    parent = (span if span.__class__ in _DIRECT else _span_fields(span))._parent
+    fields: Any = span if span.__class__ in _DIRECT else _span_fields(span)
+    parent = fields._parent
     if parent is None:
         return _NEW_TRACE
     return _REMOTE_PARENT if parent[2] else None

@@ -21,7 +21,6 @@ from opentelemetry.trace import Status, StatusCode
 
 import otel_feedback as fb
 from otel_feedback.compat._runtime import tracer
-from otel_feedback.delivery import track
 from otel_feedback.compat._spans import io_attributes, merged_io
 from otel_feedback.conventions import (
     LLM_COST_TOTAL,
@@ -34,6 +33,7 @@ from otel_feedback.conventions import (
     OPENINFERENCE_TAGS,
     SESSION_ID,
 )
+from otel_feedback.delivery import track
 from otel_feedback.errors import InvalidFeedbackError
 from otel_feedback.ids import span_id_hex, trace_id_hex
 from otel_feedback.reporting import count, guarded, logger, report
