@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from otel_feedback.token import MAX_TOKEN_CHARS
 from otel_feedback.web.config import RequestLimits
 
 FIELDS = frozenset({"token", "name", "value", "reason", "label", "kind", "id"})
@@ -23,7 +24,6 @@ KINDS = frozenset({"explicit", "implicit"})
 _NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 _ID = re.compile(r"[0-9a-f]{32}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
-_MAX_TOKEN_CHARS = 2048
 
 
 class RequestError(Exception):
@@ -144,8 +144,8 @@ def _token(token: Any, field: str) -> str:
     if not isinstance(token, str) or not token:
         got = _json_type(token)
         raise invalid(field, f"a feedback token (a non-empty string) is required, got {got}")
-    if len(token) > _MAX_TOKEN_CHARS:
-        raise invalid(field, f"{len(token)} characters; tokens have fewer than {_MAX_TOKEN_CHARS}")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise invalid(field, f"{len(token)} characters; tokens have at most {MAX_TOKEN_CHARS}")
     if not _TOKEN.fullmatch(token):
         raise invalid(field, "a feedback token holds only A-Z a-z 0-9 - _")
     return token
