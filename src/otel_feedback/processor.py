@@ -43,21 +43,24 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
 
-_ContextFacts = tuple[Any, "str | None", "tuple[str | None, str | None] | None", "str | None"]
-"""What spans starting in one context need: (the context, the plan, the (session id, user id)
-to copy or None, the kind of local root they are or None). The plan is None (nothing to do),
-``_PLAIN_ROOT`` (a new trace's root with no identity: the usual root, done inline) or
-``_GENERAL``."""
-_NOTHING_TO_DO: _ContextFacts = (None, None, None, None)
-"""The facts before any span started, and after shutdown: matches no context."""
-_PLAIN_ROOT = "plain root"
-_GENERAL = "general"
 _NEW_TRACE = "new trace"
+"""A local root with no parent: its trace id was just generated, so the trace is new."""
 _REMOTE_PARENT = "remote parent"
+"""A local root continuing a remote parent: this process may have seen its trace before."""
+_PLAIN_ROOT = "plain root"
+"""The plan for a new trace's root with no identity to copy: the usual root, done inline."""
+_GENERAL = "general"
+"""The plan for a span with an identity to copy, or a local root with a remote parent."""
+
+_ContextFacts = tuple[Any, "str | None", "tuple[str | None, str | None] | None", "str | None"]
+"""What spans starting in one context need: (the context, the plan (None: nothing to do,
+``_PLAIN_ROOT`` or ``_GENERAL``), the (session id, user id) to copy or None, the kind of local
+root they are (``_NEW_TRACE``, ``_REMOTE_PARENT``) or None)."""
+_NOTHING_TO_DO: _ContextFacts = (None, None, None, None)
+"""The facts before any span started, and after shutdown: they match no context."""
 _MISSING = (None,)
-"""What ``on_end`` reads for a trace not in the young generation of roots (a tuple, like an
-ended root, so one type check covers both)."""
-"""The facts before any span started, and after shutdown: matches no context."""
+"""What ``on_end`` reads for a trace not in the young generation of roots: a tuple, like an
+ended root, so one type check covers both."""
 
 
 @dataclass(frozen=True, slots=True)
