@@ -51,6 +51,7 @@ from otel_feedback._coerce import (
     shown,
     utf8_size,
 )
+from otel_feedback._plain import native_array, plain_mapping
 from otel_feedback.errors import (
     CycleError,
     FeedbackError,
@@ -88,14 +89,44 @@ def flatten(
     if strict is not None:
         with strict_mode(strict):
             return flatten(value, prefix, limits=limits)
+    plain = _plain_flat(value, prefix, limits)
+    if plain is not None:
+        return plain[0]
     return _walked(value, prefix, limits).out
 
 
 def flatten_measured(value: object, prefix: str) -> tuple[Attributes, int]:
     """:func:`flatten`, and a quick upper bound of the attributes' size in bytes (UTF-8 keys
     and text, 8 per attribute), as :func:`otel_feedback.record.fit_record` measures it."""
+    plain = _plain_flat(value, prefix, None)
+    if plain is not None:
+        return plain
     walk = _walked(value, prefix, None)
     return walk.out, walk.size_bound()
+
+
+def _plain_flat(value: object, prefix: object, limits: object) -> tuple[Attributes, int] | None:
+    """The fast path (:mod:`otel_feedback._plain`): the attributes of a plain ``dict`` and
+    their size bound, as the general walk gives them; ``None`` when that walk must run."""
+    if type(value) is not dict or type(prefix) is not str or not prefix.isascii():
+        return None
+    if limits is None:
+        limits = FlattenLimits.from_settings()
+    elif type(limits) is not FlattenLimits:
+        return None
+    small = min(_SMALL_TEXT, limits.max_value_bytes)
+    out: Attributes = {}
+    base = f"{prefix}." if prefix else ""
+    try:
+        plain = plain_mapping(
+            value, base, out, limits.max_object_depth, limits.max_array_depth, small
+        )
+    except RecursionError:  # called near the recursion limit: the general walk reports it
+        return None
+    keys = "".join(out)  # what _Walk.finish checks, for keys it would keep as they are
+    if not plain or len(keys) > limits.max_value_bytes or not keys.isascii():
+        return None
+    return out, len(keys) + len(out) * (small + 8)
 
 
 def _walked(value: object, prefix: object, limits: object) -> _Walk:
@@ -320,7 +351,7 @@ class _Walk:
             return
         # A list of objects (the usual indexed case) skips the native-array attempt.
         if not items or type(items[0]) is not dict:
-            native = _native_array(items)
+            native = native_array(items)
             if native is not None:
                 if native and type(native[0]) is str:
                     joined = "".join(native)
@@ -671,22 +702,6 @@ class _Walk:
             "cycle",
             CycleError(f"{key!r} refers to an object that contains it; reference omitted"),
         )
-
-
-def _native_array(items: Sequence[Any]) -> tuple[Any, ...] | None:
-    """``items`` as one homogeneous array attribute, or ``None`` if it must be indexed."""
-    if not items:
-        return ()
-    first = type(items[0])
-    if first is str or first is bool:
-        if all(type(item) is first for item in items):
-            return tuple(items)
-    elif first is int:
-        if all(type(item) is int and INT64_MIN <= item <= INT64_MAX for item in items):
-            return tuple(items)
-    elif first is float and all(type(item) is float and item - item == 0.0 for item in items):
-        return tuple(items)
-    return None
 
 
 def unflatten(

@@ -1,0 +1,105 @@
+"""The fast path of :func:`otel_feedback.flatten` for plain JSON-like input (docs/DESIGN.md §4).
+
+Most feedback is a ``dict`` of short ASCII text, numbers, bools, nested dicts and lists, on
+which the general walk (``flatten._Walk``) reports nothing and takes no detour. That input
+is flattened here with one Python call per container and no bookkeeping. Anything else
+makes the walk give up (``False``): a key that is not a plain name (an exact ``str``,
+non-empty, without a dot), long or non-ASCII text, an int outside int64, any other type,
+a container past the depth limits, a large array. Having no side effects, giving up costs
+only time: the caller then runs the general walk from the start, which reports as it must.
+
+Every recursion goes one mapping or one list deeper, so a cycle always ends at a depth
+limit, where the walk gives up; the general walk then finds the cycle. ``tests/
+test_flatten_plain.py`` proves the two walks give the same attributes and size bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry.util.types import AttributeValue
+
+from otel_feedback._coerce import INT64_MAX, INT64_MIN, float_text
+
+Attributes = dict[str, AttributeValue]
+
+
+def plain_mapping(
+    mapping: dict[Any, Any], base: str, out: Attributes, objects: int, arrays: int, small: int
+) -> bool:
+    """Write ``mapping``'s entries under ``base`` into ``out``; ``False`` at the first one
+    that is not plain. ``objects`` / ``arrays``: how many more nested mappings / lists the
+    depth limits allow; ``small``: the longest text written without a check."""
+    for key, item in mapping.items():
+        if type(key) is not str or not key or "." in key:
+            return False
+        kind = type(item)
+        if kind is str:
+            if len(item) > small or not item.isascii():
+                return False
+            out[base + key] = item
+        elif kind is bool:
+            out[base + key] = item
+        elif kind is int:
+            if not INT64_MIN <= item <= INT64_MAX:
+                return False
+            out[base + key] = item
+        elif kind is float:
+            out[base + key] = item if item - item == 0.0 else float_text(item)
+        elif kind is dict:
+            if not objects or not plain_mapping(
+                item, base + key + ".", out, objects - 1, arrays, small
+            ):
+                return False
+        elif kind is list or kind is tuple:
+            if not arrays or not plain_sequence(
+                item, base + key, out, objects, arrays - 1, small
+            ):
+                return False
+        elif item is not None:
+            return False
+    return True
+
+
+def plain_sequence(
+    items: Sequence[Any], key: str, out: Attributes, objects: int, arrays: int, small: int
+) -> bool:
+    """A list at ``key`` (its depth already counted): a small native array or a list of
+    dicts; ``False`` for any other."""
+    if items and type(items[0]) is dict:
+        if not objects:
+            return False
+        for index, item in enumerate(items):
+            if type(item) is not dict or not plain_mapping(
+                item, f"{key}.{index}.", out, objects - 1, arrays, small
+            ):
+                return False
+        return True
+    native = native_array(items)
+    if native is None:
+        return False
+    if native and type(native[0]) is str:
+        joined = "".join(native)
+        if len(joined) > small or not joined.isascii():
+            return False
+    elif len(native) * 8 > small:
+        return False
+    out[key] = native
+    return True
+
+
+def native_array(items: Sequence[Any]) -> tuple[Any, ...] | None:
+    """``items`` as one homogeneous array attribute, or ``None`` if it must be indexed."""
+    if not items:
+        return ()
+    first = type(items[0])
+    if first is str or first is bool:
+        if all(type(item) is first for item in items):
+            return tuple(items)
+    elif first is int:
+        if all(type(item) is int and INT64_MIN <= item <= INT64_MAX for item in items):
+            return tuple(items)
+    elif first is float and all(type(item) is float and item - item == 0.0 for item in items):
+        return tuple(items)
+    return None
