@@ -49,7 +49,7 @@ def plain_mapping(
             out[base + key] = item if item - item == 0.0 else float_text(item)
         elif kind is dict:
             if not objects or not plain_mapping(
-                item, base + key + ".", out, objects - 1, arrays, small
+                item, f"{base}{key}.", out, objects - 1, arrays, small
             ):
                 return False
         elif kind is list or kind is tuple:
@@ -94,12 +94,13 @@ def native_array(items: Sequence[Any]) -> tuple[Any, ...] | None:
     if not items:
         return ()
     first = type(items[0])
-    if first is str or first is bool:
-        if all(type(item) is first for item in items):
-            return tuple(items)
-    elif first is int:
-        if all(type(item) is int and INT64_MIN <= item <= INT64_MAX for item in items):
-            return tuple(items)
-    elif first is float and all(type(item) is float and item - item == 0.0 for item in items):
-        return tuple(items)
-    return None
+    if first is not str and first is not bool and first is not int and first is not float:
+        return None
+    for item in items:  # a plain loop: all(<generator>) costs more on short arrays
+        if type(item) is not first:
+            return None
+        if first is int and not INT64_MIN <= item <= INT64_MAX:
+            return None
+        if first is float and item - item != 0.0:
+            return None
+    return tuple(items)

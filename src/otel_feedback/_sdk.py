@@ -174,7 +174,8 @@ def _write_direct(
         maxlen = bounded.maxlen
         with bounded._lock:
             stored = bounded._dict
-            attributes = _with_annotation(attributes, annotation, stored)
+            if annotation:  # enrich_span's writes have none: no call
+                attributes = _with_annotation(attributes, annotation, stored)
             free = maxlen - len(stored) if maxlen is not None else len(attributes)
             if max_value_len is None and free >= len(attributes) and stored.keys().isdisjoint(
                 attributes

@@ -56,9 +56,12 @@ def enrich_span(
     attributes = shape_namespaces(feedback, metrics, metadata, user_properties)
     if not attributes:
         return
-    if not _is_span(span, "enrich_span"):
+    if span is None:
+        target_span = trace.get_current_span()
+    elif _is_span(span, "enrich_span"):
+        target_span = span
+    else:
         return
-    target_span = span if span is not None else trace.get_current_span()
     if not target_span.is_recording() and not target_span.get_span_context().is_valid:
         report(
             "no_target",

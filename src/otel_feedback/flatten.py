@@ -114,17 +114,19 @@ def _plain_flat(value: object, prefix: object, limits: object) -> tuple[Attribut
         limits = FlattenLimits.from_settings()
     elif type(limits) is not FlattenLimits:
         return None
-    small = min(_SMALL_TEXT, limits.max_value_bytes)
+    max_bytes = limits.max_value_bytes
+    small = _SMALL_TEXT if max_bytes > _SMALL_TEXT else max_bytes  # min(), without its call
     out: Attributes = {}
     base = f"{prefix}." if prefix else ""
     try:
-        plain = plain_mapping(
+        if not plain_mapping(
             value, base, out, limits.max_object_depth, limits.max_array_depth, small
-        )
+        ):
+            return None
     except RecursionError:  # called near the recursion limit: the general walk reports it
         return None
     keys = "".join(out)  # what _Walk.finish checks, for keys it would keep as they are
-    if not plain or len(keys) > limits.max_value_bytes or not keys.isascii():
+    if len(keys) > max_bytes or not keys.isascii():
         return None
     return out, len(keys) + len(out) * (small + 8)
 

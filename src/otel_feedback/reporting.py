@@ -114,7 +114,8 @@ def guarded(default: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
         @functools.wraps(function)
         def guard(*args: P.args, **kwargs: P.kwargs) -> R:
             strict = kwargs.get("strict")
-            token = _strict_override.set(strict) if isinstance(strict, bool) else None
+            # Only a bool sets the mode (bool has no subclasses: `type() is` is isinstance).
+            token = None if type(strict) is not bool else _strict_override.set(strict)
             try:
                 return function(*args, **kwargs)
             except FeedbackError as error:
