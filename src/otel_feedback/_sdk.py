@@ -92,8 +92,11 @@ def write(
     Returns the attributes that did not fit (usually ``{}``), or ``None`` when the span had
     already ended and nothing was written. ``fast`` forces a path (for tests).
     """
-    use_fast = supports_fast_path(span) if fast is None else fast
-    if use_fast:
+    if fast is None:
+        fast = _fast_classes.get(type(span))  # supports_fast_path's cache, without its call
+        if fast is None:
+            fast = supports_fast_path(span)
+    if fast:
         return _write_direct(span, attributes, event, timestamp, annotation)
     return _write_public(span, attributes, event, timestamp, annotation)
 

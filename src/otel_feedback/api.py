@@ -17,7 +17,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span as ApiSpan
 from opentelemetry.trace import SpanContext
 
-from otel_feedback import delivery
+from otel_feedback import _sdk, delivery
 from otel_feedback.context import current_session_id, current_user_id
 from otel_feedback.conventions import NAMESPACES, SESSION_ID, USER_ID
 from otel_feedback.errors import InvalidTargetError
@@ -33,6 +33,9 @@ __all__ = [
     "enrich_span",
     "log_feedback",
 ]
+
+_current_context = _sdk.current_context_getter()
+"""The current context, read straight from its context variable when that is the runtime's."""
 
 FeedbackTarget = str | FeedbackToken | ApiSpan | SpanContext
 """What ``target=`` accepts: a token string, a parsed token, a span or a span context."""
@@ -57,7 +60,7 @@ def enrich_span(
     if not attributes:
         return
     if span is None:
-        target_span = trace.get_current_span()
+        target_span = trace.get_current_span(_current_context())
     elif _is_span(span, "enrich_span"):
         target_span = span
     else:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
@@ -190,7 +190,8 @@ def deliver_to_span(span: ApiSpan, state: Attributes) -> None:
     """``enrich_span``'s route: straight onto ``span`` while it records (the hot path), else
     the general route of :func:`deliver`."""
     if span.is_recording():
-        overflow = _sdk.write(cast(Any, span), state)
+        sdk_span: Any = span  # not cast(): a call on the hot path
+        overflow = _sdk.write(sdk_span, state)
         if overflow is not None:  # None: it ended meanwhile
             if overflow:
                 _spill(target_of(span), overflow, len(state), None)
