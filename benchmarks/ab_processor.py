@@ -68,8 +68,6 @@ def main() -> int:
     from run import enter_dev_venv  # noqa: PLC0415 - the same interpreter as run.py's
 
     enter_dev_venv(str(Path(__file__).resolve()))
-    from opentelemetry import context as otel_context  # noqa: PLC0415
-    from opentelemetry import trace  # noqa: PLC0415
     from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: PLC0415
 
@@ -92,17 +90,7 @@ def main() -> int:
     providers = {"bare": provider(None), "A": provider(modules["A"]), "B": provider(modules["B"])}
 
     def children(tracer: Any) -> Callable[[int], int]:
-        run = workloads.span_loop(tracer)
-        parent = trace.set_span_in_context(tracer.start_span("root"))
-
-        def in_root(n: int) -> int:
-            token = otel_context.attach(parent)
-            try:
-                return run(n)
-            finally:
-                otel_context.detach(token)
-
-        return in_root
+        return workloads.child_span_loop(tracer, tracer.start_span("root"))
 
     print(f"A = {args.a}, B = {args.b}; {args.rounds} rounds each", flush=True)
     for label, make in (("root spans (B1)", workloads.span_loop), ("child spans (B1c)", children)):

@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-
 import otel_feedback as fb
 from benchmarks import workloads
 from benchmarks.harness import Rounds, fit_exponent, interleave, summarize
@@ -233,21 +230,8 @@ def b1_children(scale: Scale) -> dict[str, Any]:
     tracers = {"without": without.get_tracer("bench"), "with": with_fb.get_tracer("bench")}
     roots = {name: tracer.start_span("root") for name, tracer in tracers.items()}
 
-    def children(name: str) -> Callable[[int], int]:
-        run = workloads.span_loop(tracers[name])
-        parent = trace.set_span_in_context(roots[name])
-
-        def in_root(n: int) -> int:
-            token = otel_context.attach(parent)
-            try:
-                return run(n)
-            finally:
-                otel_context.detach(token)
-
-        return in_root
-
     rounds = interleave(
-        {"without": children("without"), "with": children("with")},
+        {name: workloads.child_span_loop(tracer, roots[name]) for name, tracer in tracers.items()},
         **scale.timing(),
     )
     for root in roots.values():

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
@@ -119,6 +121,21 @@ def span_loop(tracer: Any, body: Callable[[Any], object] | None = None) -> Calla
         return perf() - t0
 
     return run
+
+
+def child_span_loop(tracer: Any, root: Any) -> Callable[[int], int]:
+    """:func:`span_loop` with ``root`` as the current span: each span is a child of it."""
+    run = span_loop(tracer)
+    parent = trace.set_span_in_context(root)
+
+    def in_root(n: int) -> int:
+        token = otel_context.attach(parent)
+        try:
+            return run(n)
+        finally:
+            otel_context.detach(token)
+
+    return in_root
 
 
 def enrich_ours(_span: object) -> None:
