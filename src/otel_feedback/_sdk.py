@@ -6,6 +6,7 @@ equivalent by tests (``tests/test_spanwrite_equivalence.py``, ``test_processor_f
 * :func:`write` — flattened feedback onto an open SDK span, never evicting an attribute;
 * :func:`set_identity` — ``session.id`` / ``user.id`` in one critical section;
 * :func:`span_fields` — the processor's reads of a span without a property call per field;
+* :func:`current_span_getter` — ``trace.get_current_span()`` without its ABC check per call;
 * :func:`current_context_getter` — the current context read straight from its context
   variable, without two Python calls;
 * :func:`attribute_limit`, :func:`event_attribute_limit` — the span limits in force;
@@ -38,6 +39,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanLimits
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext
+from opentelemetry.trace import propagation as trace_propagation
 
 from otel_feedback.conventions import SESSION_ID, USER_ID, annotation_key
 from otel_feedback.flatten import Attributes
@@ -357,6 +359,42 @@ def current_context_getter() -> Callable[[], otel_context.Context]:
         except Exception:  # noqa: BLE001 - any surprise means: use the public function
             pass
     return otel_context.get_current
+
+
+
+def current_span_getter() -> Callable[[], trace.Span]:
+    """A function returning ``trace.get_current_span()``.
+
+    That function checks ``isinstance(span, Span)`` on every call, through ``ABCMeta`` (a
+    Python call). Here the span is read from the current context (see
+    :func:`current_context_getter`) under the API's private key, and the check is made once
+    per span class: a class that is a subclass of ``Span`` stays one. When a probe does not
+    find the span under that key, it is ``trace.get_current_span`` itself.
+    """
+    key = getattr(trace_propagation, "_SPAN_KEY", None)
+    try:
+        probe = trace.NonRecordingSpan(SpanContext(0xA1, 0xB2, False))
+        context = trace.set_span_in_context(probe, otel_context.Context())
+        found = isinstance(key, str) and context.get(key) is probe
+        found = found and trace.get_current_span(context) is probe
+    except Exception:  # noqa: BLE001 - any surprise means: use the public function
+        found = False
+    if not found:
+        return trace.get_current_span
+    current_context = current_context_getter()
+    span_classes: set[type] = set()
+
+    def current_span() -> trace.Span:
+        span = current_context().get(cast(str, key))
+        if type(span) in span_classes:
+            return cast(trace.Span, span)
+        if not isinstance(span, trace.Span):  # None included, as get_current_span checks
+            return trace.INVALID_SPAN
+        if issubclass(type(span), trace.Span):  # not through a __class__ of its own
+            span_classes.add(type(span))
+        return span
+
+    return current_span
 
 
 # -- limits and ids for the feedback spans of late feedback ------------------------------------

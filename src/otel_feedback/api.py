@@ -34,8 +34,8 @@ __all__ = [
     "log_feedback",
 ]
 
-_current_context = _sdk.current_context_getter()
-"""The current context, read straight from its context variable when that is the runtime's."""
+_current_span = _sdk.current_span_getter()
+"""``trace.get_current_span``, without its per-call ABC check (see the function)."""
 
 FeedbackTarget = str | FeedbackToken | ApiSpan | SpanContext
 """What ``target=`` accepts: a token string, a parsed token, a span or a span context."""
@@ -60,7 +60,7 @@ def enrich_span(
     if not attributes:
         return
     if span is None:
-        target_span = trace.get_current_span(_current_context())
+        target_span = _current_span()
     elif _is_span(span, "enrich_span"):
         target_span = span
     else:

@@ -60,7 +60,7 @@ from otel_feedback.errors import (
     KeyConflictError,
     UnsupportedValueError,
 )
-from otel_feedback.limits import FlattenLimits
+from otel_feedback.limits import FlattenLimits, in_force
 from otel_feedback.reporting import report, strict_mode
 
 Attributes = dict[str, AttributeValue]
@@ -111,7 +111,7 @@ def _plain_flat(value: object, prefix: object, limits: object) -> tuple[Attribut
     if type(value) is not dict or type(prefix) is not str or not prefix.isascii():
         return None
     if limits is None:
-        limits = FlattenLimits.from_settings()
+        limits = in_force()
     elif type(limits) is not FlattenLimits:
         return None
     max_bytes = limits.max_value_bytes

@@ -36,12 +36,13 @@ class FlattenLimits:
         """The limits in force (``OTEL_FEEDBACK_MAX_OBJECT_DEPTH`` / ``_ARRAY_DEPTH`` /
         ``_VALUE_BYTES``)."""
         global _in_force
-        chosen = settings if settings is not None else get_settings()
+        if settings is None:
+            return in_force()
         cached = _in_force
-        if cached is not None and cached[0] is chosen:
+        if cached is not None and cached[0] is settings:
             return cached[1]
-        limits = cls(chosen.max_object_depth, chosen.max_array_depth, chosen.max_value_bytes)
-        _in_force = (chosen, limits)
+        limits = cls(settings.max_object_depth, settings.max_array_depth, settings.max_value_bytes)
+        _in_force = (settings, limits)
         return limits
 
     @classmethod
@@ -51,6 +52,16 @@ class FlattenLimits:
 
 
 _in_force: tuple[Settings, FlattenLimits] | None = None
+
+
+def in_force() -> FlattenLimits:
+    """The limits in force: ``FlattenLimits.from_settings()``, as one plain call for the
+    hot path (a classmethod call costs a bound method), kept until the settings change."""
+    settings = get_settings()
+    cached = _in_force
+    if cached is not None and cached[0] is settings:
+        return cached[1]
+    return FlattenLimits.from_settings(settings)
 
 DEFAULT_LIMITS = FlattenLimits()
 """The default limits, 5 nested objects and 2 nested arrays (HoneyHive's)."""
