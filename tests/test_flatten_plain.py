@@ -86,13 +86,13 @@ plain_keys = st.text(alphabet="abc", min_size=1, max_size=2)
 plain_values = st.recursive(
     st.one_of(
         st.none(),
-        st.text(alphabet="ab ", max_size=14),  # past SMALL's 12 bytes at times
+        st.text(alphabet="ab é", max_size=14),  # past SMALL's 12 bytes at times
         st.booleans(),
         st.integers(-(2**63), 2**63 - 1),
         st.floats(),
     ),
     lambda children: st.one_of(
-        st.lists(st.text(alphabet="ab", max_size=4), max_size=4),
+        st.lists(st.text(alphabet="abé", max_size=4), max_size=4),
         st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=3),
         st.dictionaries(plain_keys, children, max_size=4),
         st.lists(st.dictionaries(plain_keys, children, max_size=3), min_size=1, max_size=3),
@@ -127,21 +127,35 @@ def test_fast_path_takes_the_usual_payload(prefix: str) -> None:
         {"a.b": 1},
         {"": 1},
         {1: 1},
-        {"a": "é"},
-        {"a": "x" * 2000},
+        {"a": "\ud800"},
+        {"a": "x" * 70_000},
+        {"a": ["ok", "\ud800"]},
+        {"a": list(range(9000))},
         {"a": 2**63},
         {"a": Sub(b=1)},
         {"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}},
         {"a": [[[1]]]},
         {"a": [1, "x"]},
         {"a": [{"b": 1}, 2]},
-        {"a": list(range(200))},
         {"é": 1},
         {"a": b"bytes"},
     ],
 )
 def test_fast_path_gives_up_on_what_is_not_plain(value: dict[Any, Any]) -> None:
     assert _plain_flat(value, "feedback", None) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": "é"},
+        {"a": "x" * 2000, "b": "ü" * 600},
+        {"a": ["é", "b"], "n": list(range(200)), "t": ["x" * 700, "y" * 700]},
+        {"a": "x" * 65_536},
+    ],
+)
+def test_fast_path_measures_long_and_non_ascii_values(value: dict[str, Any]) -> None:
+    assert assert_same_as_general(value, "feedback", None)
 
 
 def test_fast_path_gives_up_on_a_cycle() -> None:

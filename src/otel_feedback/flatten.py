@@ -51,7 +51,7 @@ from otel_feedback._coerce import (
     shown,
     utf8_size,
 )
-from otel_feedback._plain import native_array, plain_mapping
+from otel_feedback._plain import large_size, native_array, plain_mapping
 from otel_feedback.errors import (
     CycleError,
     FeedbackError,
@@ -117,10 +117,11 @@ def _plain_flat(value: object, prefix: object, limits: object) -> tuple[Attribut
     max_bytes = limits.max_value_bytes
     small = _SMALL_TEXT if max_bytes > _SMALL_TEXT else max_bytes  # min(), without its call
     out: Attributes = {}
+    large: list[str] = []
     base = f"{prefix}." if prefix else ""
     try:
         if not plain_mapping(
-            value, base, out, limits.max_object_depth, limits.max_array_depth, small
+            value, base, out, limits.max_object_depth, limits.max_array_depth, small, large
         ):
             return None
     except RecursionError:  # called near the recursion limit: the general walk reports it
@@ -128,7 +129,13 @@ def _plain_flat(value: object, prefix: object, limits: object) -> tuple[Attribut
     keys = "".join(out)  # what _Walk.finish checks, for keys it would keep as they are
     if len(keys) > max_bytes or not keys.isascii():
         return None
-    return out, len(keys) + len(out) * (small + 8)
+    bound = len(keys) + len(out) * (small + 8)  # _Walk.size_bound()
+    for key in large:  # a large value counts its own bytes, not small's
+        size = large_size(out[key], max_bytes)
+        if size is None:
+            return None
+        bound += size - small
+    return out, bound
 
 
 def _walked(value: object, prefix: object, limits: object) -> _Walk:
