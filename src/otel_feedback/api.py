@@ -65,7 +65,7 @@ def enrich_span(
         target_span = span
     else:
         return
-    if not target_span.is_recording() and not target_span.get_span_context().is_valid:
+    if not delivery.deliver_to_span(target_span, attributes):
         report(
             "no_target",
             InvalidTargetError(
@@ -73,8 +73,6 @@ def enrich_span(
                 "tracer.start_as_current_span(...) or pass span="
             ),
         )
-        return
-    delivery.deliver_to_span(target_span, attributes)
 
 
 def _is_span(span: object, helper: str) -> bool:

@@ -186,17 +186,21 @@ def track(span: ApiSpan) -> None:
 # -- 2. route, 3. write or emit ----------------------------------------------------------------
 
 
-def deliver_to_span(span: ApiSpan, state: Attributes) -> None:
+def deliver_to_span(span: ApiSpan, state: Attributes) -> bool:
     """``enrich_span``'s route: straight onto ``span`` while it records (the hot path), else
-    the general route of :func:`deliver`."""
+    the general route of :func:`deliver`. False, doing nothing, when ``span`` neither
+    records nor has a valid context (no span at all)."""
     if span.is_recording():
         sdk_span: Any = span  # not cast(): a call on the hot path
         overflow = _sdk.write(sdk_span, state)
         if overflow is not None:  # None: it ended meanwhile
             if overflow:
                 _spill(target_of(span), overflow, len(state), None)
-            return
+            return True
+    elif not span.get_span_context().is_valid:
+        return False
     deliver(target_of(span), state, span=span)
+    return True
 
 
 def deliver(
