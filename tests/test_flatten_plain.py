@@ -165,3 +165,12 @@ def test_fast_path_gives_up_on_a_cycle() -> None:
     listed: list[Any] = []
     listed.append({"again": listed})
     assert _plain_flat({"l": listed}, "feedback", None) is None
+
+
+def test_fast_path_takes_many_keys_longer_than_the_value_limit_together() -> None:
+    # 3,000 leaves: the keys joined pass 64 KiB, each key is far within it.
+    value: dict[str, Any] = {"scaling": {}}
+    for index in range(3_000):
+        value["scaling"].setdefault(f"group{index // 10}", {})[f"leaf{index % 10}"] = index
+    assert len("".join(flatten(value, prefix="feedback"))) > FlattenLimits().max_value_bytes
+    assert assert_same_as_general(value, "feedback", None)

@@ -126,8 +126,11 @@ def _plain_flat(value: object, prefix: object, limits: object) -> tuple[Attribut
             return None
     except RecursionError:  # called near the recursion limit: the general walk reports it
         return None
-    keys = "".join(out)  # what _Walk.finish checks, for keys it would keep as they are
-    if len(keys) > max_bytes or not keys.isascii():
+    # What _Walk.finish checks: keys it keeps as they are (ASCII, each within the limit).
+    keys = "".join(out)
+    if not keys.isascii() or (
+        len(keys) > max_bytes and any(len(key) > max_bytes for key in out)
+    ):
         return None
     bound = len(keys) + len(out) * (small + 8)  # _Walk.size_bound()
     for key in large:  # a large value counts its own bytes, not small's
