@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Two versions of ``FeedbackSpanProcessor`` side by side: ``python3 benchmarks/ab_processor.py``.
 
-Small changes to the processor's hot path move B1 by tenths of a percent, less than B1
-itself moves between two runs on a shared machine. Measured in one process, paired and
-interleaved with B1's method, the difference between two versions is resolved: each round
-times a bare provider, one with version A and one with version B, for root spans (B1) and
-for child spans (B1c), and the medians of the per-round ratios are printed.
+Changes to the processor's hot path move B1 by a percent or less, about what B1 itself moves
+between two runs. Here both versions run in one process, paired and interleaved with B1's
+method: each round times a bare provider, one with version A and one with version B, for
+root spans (B1) and for child spans (B1c), and the medians of the per-round ratios are
+printed.
 
     python3 benchmarks/ab_processor.py              # HEAD's processor.py (A), working tree (B)
     python3 benchmarks/ab_processor.py --a main~3   # another revision as A
@@ -13,6 +13,9 @@ for child spans (B1c), and the medians of the per-round ratios are printed.
 
 A and B are the file ``src/otel_feedback/processor.py`` at a git revision, or a path; each is
 loaded as its own module beside the rest of the package from the working tree. Writes nothing.
+
+Its resolution: two identical files (``--a X --b X``) came out up to 1 % apart (B/A 0.991 to
+1.000 in 200 rounds), so a difference smaller than about 1 % is not a finding.
 """
 
 from __future__ import annotations

@@ -130,9 +130,8 @@ class FeedbackSpanProcessor(SpanProcessor):
             seen = self._last_context
             if seen[0] is not context:
                 seen = self._context_seen(span, context)
-            plan = seen[1]
-            if plan:
-                if plan is _PLAIN_ROOT:  # the usual root: a new trace, no identity to copy
+            if seen[1]:  # a plan: seen[1] is _PLAIN_ROOT or _GENERAL
+                if seen[1] is _PLAIN_ROOT:  # the usual root: a new trace, no identity to copy
                     try:
                         fields: Any = span
                         trace_id = fields._context[0] if _SDK_FIELDS else _context_of(span)[0]
@@ -206,12 +205,15 @@ class FeedbackSpanProcessor(SpanProcessor):
                 parent = fields._parent
             if parent is None or parent[2]:  # a local root: its end outlives the span
                 span_context = fields._context
-                roots = self._roots
-                root = roots.get(span_context[0], _MISSING)
+                trace_id = span_context[0]
+                try:
+                    root = self._roots[trace_id]
+                except KeyError:  # not in the young generation
+                    root = _MISSING
                 if root.__class__ is not tuple:  # open
                     # With no parent, a trace has one local root; else check it is this one.
                     if parent is None or _context_of(root)[1] == span_context[1]:
-                        roots[span_context[0]] = (span_context[1], fields._end_time)
+                        self._roots[trace_id] = (span_context[1], fields._end_time)
                 elif root is _MISSING:
                     self._root_ended_old(fields)
             if self._spans:
