@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from opentelemetry.util.types import AttributeValue
 
-from otel_feedback._coerce import INT64_MAX, INT64_MIN, float_text
+from otel_feedback._coerce import INT64_MAX, INT64_MIN, float_text, utf8_size
 
 Attributes = dict[str, AttributeValue]
 
@@ -114,15 +114,10 @@ def large_size(value: object, max_bytes: int) -> int | None:
         if not texts or type(texts[0]) is not str:
             size = len(texts) * 8
             return size if size <= max_bytes else None
-    total = 0
-    for text in texts:
-        if text.isascii():
-            total += len(text)
-        else:
-            try:
-                total += len(text.encode("utf-8"))
-            except UnicodeEncodeError:  # lone surrogates: repaired, and reported
-                return None
+    try:
+        total = sum(utf8_size(text) for text in texts)
+    except UnicodeEncodeError:  # lone surrogates: repaired, and reported
+        return None
     return total if total <= max_bytes else None
 
 
