@@ -137,7 +137,7 @@ class FeedbackSpanProcessor(SpanProcessor):
                         trace_id = fields._context[0] if _SDK_FIELDS else _context_of(span)[0]
                     except AttributeError:  # not an SDK span: read its public properties
                         trace_id = _context_of(span)[0]
-                    roots = self._roots
+                    roots = self._roots  # _add_root, inline on the hot path
                     roots[trace_id] = span
                     if len(roots) >= self._roots_generation:
                         self._roots_old, self._roots = roots, {}
@@ -173,12 +173,16 @@ class FeedbackSpanProcessor(SpanProcessor):
             return
         trace_id = _context_of(span)[0]
         if root is _NEW_TRACE:  # no parent: the trace id was just generated
-            roots = self._roots
-            roots[trace_id] = span
-            if len(roots) >= self._roots_generation:
-                self._roots_old, self._roots = roots, {}
+            self._add_root(trace_id, span)
         else:  # a remote parent: this process may have seen the trace before
             self._remote_root(trace_id, span)
+
+    def _add_root(self, trace_id: int, span: Span) -> None:
+        """Remember ``span`` as a new trace's root (``on_start`` does this inline)."""
+        roots = self._roots
+        roots[trace_id] = span
+        if len(roots) >= self._roots_generation:  # full: it becomes the old generation
+            self._roots_old, self._roots = roots, {}
 
     def _remote_root(self, trace_id: int, span: Span) -> None:
         """It becomes the trace's root unless an earlier local root of the trace is still
@@ -189,10 +193,7 @@ class FeedbackSpanProcessor(SpanProcessor):
                 if known.__class__ is tuple:  # the earlier one ended: a new request
                     roots[trace_id] = span
                 return
-        roots = self._roots
-        roots[trace_id] = span
-        if len(roots) >= self._roots_generation:
-            self._roots_old, self._roots = roots, {}
+        self._add_root(trace_id, span)
 
     def on_end(self, span: ReadableSpan) -> None:
         """Remember when a local root or a tokened span ended (other spans cost one check)."""
