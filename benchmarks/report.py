@@ -31,7 +31,8 @@ def _target_text(result: dict[str, Any]) -> str:
 def _ratio_text(result: dict[str, Any]) -> str:
     if result.get("unit") == "MB":
         return f"{result['ratio']:.1f} MB"
-    return f"{result['ratio']:.3f}" if result["id"].startswith("CAL") else f"{result['ratio']:.2f}"
+    # Three decimals, as the interval: a ratio that rounds to its target must not read as met.
+    return f"{result['ratio']:.3f}"
 
 
 def _spread(result: dict[str, Any]) -> str:
