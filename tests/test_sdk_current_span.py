@@ -1,4 +1,4 @@
-"""``_sdk.current_span_getter()`` answers what ``trace.get_current_span()`` answers."""
+"""``_sdk``'s getters answer what ``trace.get_current_span()`` and ``get_current()`` answer."""
 
 from __future__ import annotations
 
@@ -52,3 +52,23 @@ def test_getter_equals_get_current_span(stored: str) -> None:
 def test_getter_falls_back_when_the_key_is_not_found(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(trace_propagation, "_SPAN_KEY")
     assert _sdk.current_span_getter() is trace.get_current_span
+
+
+def test_context_getter_equals_get_current() -> None:
+    getter = _sdk.current_context_getter()
+    assert getter is not otel_context.get_current, "the context variable's own get"
+    assert getter() is otel_context.get_current()
+    token = otel_context.attach(otel_context.set_value("k", 1))
+    try:
+        assert getter() is otel_context.get_current()
+        assert getter().get("k") == 1
+    finally:
+        otel_context.detach(token)
+    assert getter() is otel_context.get_current()
+
+
+def test_context_getter_falls_back_for_another_runtime_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(otel_context, "_RUNTIME_CONTEXT", object())
+    assert _sdk.current_context_getter() is otel_context.get_current
