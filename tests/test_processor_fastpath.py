@@ -105,6 +105,10 @@ def _run_workload(public: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, .
     with monkeypatch.context() as patch:
         if public:
             patch.setattr(processor, "_SDK_FIELDS", False)
+            # What the class chooses at import when the SDK's fields are not readable.
+            patch.setattr(
+                fb.FeedbackSpanProcessor, "on_end", fb.FeedbackSpanProcessor._on_end_public
+            )
             patch.setattr(processor, "_DIRECT", set())
             patch.setattr(processor, "_span_fields", _spanwrite.SpanFields)
         tracer_provider = TracerProvider(id_generator=_CountingIds())
@@ -139,6 +143,48 @@ def test_direct_reads_and_public_properties_track_the_same(
     # The last root (left open) got its end remembered, both ways.
     assert all(ended for _, ended in direct[1][1].values())
     assert all(ended for _, ended in public[1][1].values())
+
+
+class _PropertiesOnly:
+    """A span object with the public properties only (a wrapper): no SDK fields to read."""
+
+    def __init__(self, context: SpanContext, parent: SpanContext | None, end: int | None):
+        self.context, self.parent, self.end_time = context, parent, end
+        self.instrumentation_scope, self.start_time = None, 1
+
+    def is_recording(self) -> bool:
+        return self.end_time is None
+
+
+def test_a_span_without_sdk_fields_is_read_through_its_properties(
+    provider: tuple[TracerProvider, fb.FeedbackSpanProcessor],
+) -> None:
+    _, feedback = provider
+    root = _PropertiesOnly(SpanContext(0xABC, 0xD1, False), None, None)
+    feedback.on_start(root, parent_context=otel_context.Context())  # type: ignore[arg-type]
+    assert feedback.root_of(0xABC) == processor.RootInfo(0xD1, None)
+    root.end_time = 42
+    feedback.on_end(root)  # type: ignore[arg-type]
+    assert feedback.root_of(0xABC) == processor.RootInfo(0xD1, 42)
+    assert fb.diagnostics() == {}
+
+
+def test_a_remote_parented_root_turns_on_the_remote_check_at_end(
+    provider: tuple[TracerProvider, fb.FeedbackSpanProcessor],
+) -> None:
+    tracer_provider, feedback = provider
+    tracer = tracer_provider.get_tracer("remote")
+    assert feedback._remote_roots_seen is False
+    remote = trace.set_span_in_context(
+        trace.NonRecordingSpan(SpanContext(0xFEED, 0xBEEF, True, trace.TraceFlags(1)))
+    )
+    server = tracer.start_span("server", context=remote)
+    assert feedback._remote_roots_seen is True
+    assert feedback.root_of(0xFEED) == processor.RootInfo(server.get_span_context().span_id)
+    server.end()
+    assert feedback.root_of(0xFEED) == processor.RootInfo(
+        server.get_span_context().span_id, server.end_time
+    )
 
 
 def test_eviction_keeps_exactly_the_newest(

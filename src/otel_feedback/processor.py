@@ -118,6 +118,9 @@ class FeedbackSpanProcessor(SpanProcessor):
         # The facts of the last context a span started in (see _ContextFacts). One tuple, so
         # threads never read one context's facts with another's.
         self._last_context: _ContextFacts = _NOTHING_TO_DO
+        # Whether a local root under a remote parent ever started here: until one has,
+        # on_end does not look at a parent's is_remote.
+        self._remote_roots_seen = False
         self._shut_down = False
         REGISTRY.add(self)
 
@@ -133,8 +136,8 @@ class FeedbackSpanProcessor(SpanProcessor):
             if seen[1]:  # a plan: seen[1] is _PLAIN_ROOT or _GENERAL
                 if seen[1] is _PLAIN_ROOT:  # the usual root: a new trace, no identity to copy
                     try:
-                        fields: Any = span
-                        trace_id = fields._context[0] if _SDK_FIELDS else _context_of(span)[0]
+                        span_context: Any = span._context  # the SDK's own field
+                        trace_id = span_context[0]
                     except AttributeError:  # not an SDK span: read its public properties
                         trace_id = _context_of(span)[0]
                     roots = self._roots  # _add_root, inline on the hot path
@@ -155,7 +158,7 @@ class FeedbackSpanProcessor(SpanProcessor):
         root = _root_kind(span, context)
         if identity is None and root is None:
             plan = None
-        elif identity is None and root is _NEW_TRACE:
+        elif identity is None and root is _NEW_TRACE and _SDK_FIELDS:
             plan = _PLAIN_ROOT
         else:
             plan = _GENERAL
@@ -175,6 +178,7 @@ class FeedbackSpanProcessor(SpanProcessor):
         if root is _NEW_TRACE:  # no parent: the trace id was just generated
             self._add_root(trace_id, span)
         else:  # a remote parent: this process may have seen the trace before
+            self._remote_roots_seen = True
             self._remote_root(trace_id, span)
 
     def _add_root(self, trace_id: int, span: Span) -> None:
@@ -198,46 +202,59 @@ class FeedbackSpanProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         """Remember when a local root or a tokened span ended (other spans cost one check)."""
         try:
-            fields: Any = span if _SDK_FIELDS else _span_fields(span)
-            try:
-                parent = fields._parent
-            except AttributeError:  # not an SDK span: read its public properties
-                fields = _sdk.SpanFields(span)
-                parent = fields._parent
-            if parent is None or parent[2]:  # a local root: its end outlives the span
-                span_context = fields._context
-                trace_id = span_context[0]
+            parent = span._parent  # the SDK's own fields (_SDK_FIELDS)
+            if parent is None:  # a local root, unless it is one of our own feedback spans
+                span_context: Any = span._context
                 try:
-                    root = self._roots[trace_id]
+                    root = self._roots[span_context[0]]
                 except KeyError:  # not in the young generation
                     root = _MISSING
-                if root.__class__ is not tuple:  # open
-                    # With no parent, a trace has one local root; else check it is this one.
-                    if parent is None or _context_of(root)[1] == span_context[1]:
-                        self._roots[trace_id] = (span_context[1], fields._end_time)
+                if root.__class__ is not tuple:  # open: a trace with no parent has one root
+                    self._roots[span_context[0]] = (span_context[1], span._end_time)
                 elif root is _MISSING:
-                    self._root_ended_old(fields)
+                    self._root_ended(span)
+            elif self._remote_roots_seen and parent[2]:  # a local root under a remote parent?
+                self._root_ended(span)
+            if self._spans:
+                self._tracked_ended(span)
+        except AttributeError:  # not an SDK span: read its public properties
+            self._on_end_public(span)
+        except Exception:  # noqa: BLE001 - a processor must never raise into the host app
+            internal_error("FeedbackSpanProcessor.on_end")
+
+    def _on_end_public(self, span: ReadableSpan) -> None:
+        """``on_end`` reading ``span`` through its public properties."""
+        try:
+            fields = _sdk.SpanFields(span)
+            parent = fields._parent
+            if parent is None or parent[2]:
+                self._root_ended(fields)
             if self._spans:
                 self._tracked_ended(fields)
         except Exception:  # noqa: BLE001 - a processor must never raise into the host app
             internal_error("FeedbackSpanProcessor.on_end")
 
-    def _root_ended_old(self, fields: Any) -> None:
-        """``on_end`` for a local root that is not in the young generation of roots."""
+    if not _sdk.SDK_FIELDS_READABLE:  # this SDK's span fields are not what its spans report
+        on_end = _on_end_public
+
+    def _root_ended(self, fields: Any) -> None:
+        """If the span that ended is the open root its trace has stored, remember its end."""
         span_context = fields._context
-        root = self._roots_old.get(span_context[0])
-        if (
-            root is not None
-            and root.__class__ is not tuple
-            and _context_of(root)[1] == span_context[1]
-        ):
-            self._roots_old[span_context[0]] = (span_context[1], fields._end_time)
+        for roots in (self._roots, self._roots_old):
+            root = roots.get(span_context[0])
+            if root is not None:
+                if root.__class__ is not tuple and _context_of(root)[1] == span_context[1]:
+                    roots[span_context[0]] = (span_context[1], fields._end_time)
+                return
 
     def _tracked_ended(self, fields: Any) -> None:
-        trace_id, span_id = fields._context[0], fields._context[1]
+        """``on_end`` while spans are tracked: if this is one, remember when it ended."""
+        span_id = fields._context[1]
+        if span_id not in self._spans:  # most spans are not tracked: no lock for them
+            return
         with self._lock:
             if span_id in self._spans:
-                self._spans[span_id] = (trace_id, fields._end_time or 0)
+                self._spans[span_id] = (fields._context[0], fields._end_time or 0)
 
     def _root(self, trace_id: int) -> tuple[int, Span | None, int | None] | None:
         """``(root span id, the open root or None, end time or None)`` of a recent trace."""
@@ -350,7 +367,9 @@ _DIRECT = _sdk.DIRECT_FIELD_CLASSES
 _span_fields = _sdk.span_fields
 _SDK_FIELDS = _sdk.SDK_FIELDS_READABLE
 """Whether ``on_start`` / ``on_end`` read the SDK's spans by their fields, as the SDK itself
-does (no class check per span); other objects are read through their public properties."""
+does (no class check per span); objects without those fields are read through their public
+properties. When the probe fails, ``on_start`` takes no root for a plain one and the class's
+``on_end`` is ``_on_end_public``, chosen once when the class is made."""
 
 
 def _context_of(span: Any) -> Any:
