@@ -169,17 +169,17 @@ def test_a_span_without_sdk_fields_is_read_through_its_properties(
     assert fb.diagnostics() == {}
 
 
-def test_a_remote_parented_root_turns_on_the_remote_check_at_end(
+def test_a_remote_parented_root_makes_on_end_watch(
     provider: tuple[TracerProvider, fb.FeedbackSpanProcessor],
 ) -> None:
     tracer_provider, feedback = provider
     tracer = tracer_provider.get_tracer("remote")
-    assert feedback._remote_roots_seen is False
+    assert feedback._watching_ends is False
     remote = trace.set_span_in_context(
         trace.NonRecordingSpan(SpanContext(0xFEED, 0xBEEF, True, trace.TraceFlags(1)))
     )
     server = tracer.start_span("server", context=remote)
-    assert feedback._remote_roots_seen is True
+    assert feedback._watching_ends is True
     assert feedback.root_of(0xFEED) == processor.RootInfo(server.get_span_context().span_id)
     server.end()
     assert feedback.root_of(0xFEED) == processor.RootInfo(

@@ -118,9 +118,9 @@ class FeedbackSpanProcessor(SpanProcessor):
         # The facts of the last context a span started in (see _ContextFacts). One tuple, so
         # threads never read one context's facts with another's.
         self._last_context: _ContextFacts = _NOTHING_TO_DO
-        # Whether a local root under a remote parent ever started here: until one has,
-        # on_end does not look at a parent's is_remote.
-        self._remote_roots_seen = False
+        # Whether on_end has more to watch than roots with no parent: set, until shutdown,
+        # once a span is tracked or a local root under a remote parent started.
+        self._watching_ends = False
         self._shut_down = False
         REGISTRY.add(self)
 
@@ -178,7 +178,7 @@ class FeedbackSpanProcessor(SpanProcessor):
         if root is _NEW_TRACE:  # no parent: the trace id was just generated
             self._add_root(trace_id, span)
         else:  # a remote parent: this process may have seen the trace before
-            self._remote_roots_seen = True
+            self._watching_ends = True
             self._remote_root(trace_id, span)
 
     def _add_root(self, trace_id: int, span: Span) -> None:
@@ -213,14 +213,20 @@ class FeedbackSpanProcessor(SpanProcessor):
                     self._roots[span_context[0]] = (span_context[1], span._end_time)
                 elif root is _MISSING:
                     self._root_ended(span)
-            elif self._remote_roots_seen and parent[2]:  # a local root under a remote parent?
-                self._root_ended(span)
-            if self._spans:
-                self._tracked_ended(span)
+            if self._watching_ends:
+                self._ended_watched(span, parent)
         except AttributeError:  # not an SDK span: read its public properties
             self._on_end_public(span)
         except Exception:  # noqa: BLE001 - a processor must never raise into the host app
             internal_error("FeedbackSpanProcessor.on_end")
+
+    def _ended_watched(self, fields: Any, parent: Any) -> None:
+        """``on_end`` once spans are tracked or a local root had a remote parent: the end of
+        such a span is remembered."""
+        if parent is not None and parent[2]:  # a local root under a remote parent?
+            self._root_ended(fields)
+        if self._spans:
+            self._tracked_ended(fields)
 
     def _on_end_public(self, span: ReadableSpan) -> None:
         """``on_end`` reading ``span`` through its public properties."""
@@ -271,6 +277,7 @@ class FeedbackSpanProcessor(SpanProcessor):
         """Forget everything tracked, stop tracking, leave the registry; flush our log records."""
         self._shut_down = True
         self._last_context = _NOTHING_TO_DO
+        self._watching_ends = False
         REGISTRY.remove(self)
         self.force_flush()
         with self._lock:
@@ -291,6 +298,7 @@ class FeedbackSpanProcessor(SpanProcessor):
         if self._shut_down or not isinstance(span, Span):
             return
         span_id = span.get_span_context().span_id
+        self._watching_ends = True  # before the span is in the table: on_end must look
         with self._lock:
             if span_id in self._spans:
                 return
