@@ -221,22 +221,24 @@ class FeedbackSpanProcessor(SpanProcessor):
             internal_error("FeedbackSpanProcessor.on_end")
 
     def _ended_watched(self, fields: Any, parent: Any) -> None:
-        """``on_end`` once spans are tracked or a local root had a remote parent: the end of
-        such a span is remembered."""
+        """``on_end`` once spans are tracked or a local root had a remote parent: remember
+        the end of such a span."""
         if parent is not None and parent[2]:  # a local root under a remote parent?
             self._root_ended(fields)
-        if self._spans:
-            self._tracked_ended(fields)
+        span_context = fields._context
+        if span_context[1] not in self._spans:  # most spans are not tracked: no lock for them
+            return
+        with self._lock:
+            if span_context[1] in self._spans:
+                self._spans[span_context[1]] = (span_context[0], fields._end_time or 0)
 
     def _on_end_public(self, span: ReadableSpan) -> None:
         """``on_end`` reading ``span`` through its public properties."""
         try:
             fields = _sdk.SpanFields(span)
-            parent = fields._parent
-            if parent is None or parent[2]:
+            if fields._parent is None:
                 self._root_ended(fields)
-            if self._spans:
-                self._tracked_ended(fields)
+            self._ended_watched(fields, fields._parent)
         except Exception:  # noqa: BLE001 - a processor must never raise into the host app
             internal_error("FeedbackSpanProcessor.on_end")
 
@@ -252,15 +254,6 @@ class FeedbackSpanProcessor(SpanProcessor):
                 if root.__class__ is not tuple and _context_of(root)[1] == span_context[1]:
                     roots[span_context[0]] = (span_context[1], fields._end_time)
                 return
-
-    def _tracked_ended(self, fields: Any) -> None:
-        """``on_end`` while spans are tracked: if this is one, remember when it ended."""
-        span_id = fields._context[1]
-        if span_id not in self._spans:  # most spans are not tracked: no lock for them
-            return
-        with self._lock:
-            if span_id in self._spans:
-                self._spans[span_id] = (fields._context[0], fields._end_time or 0)
 
     def _root(self, trace_id: int) -> tuple[int, Span | None, int | None] | None:
         """``(root span id, the open root or None, end time or None)`` of a recent trace."""
