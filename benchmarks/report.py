@@ -138,10 +138,17 @@ def _details(results: list[dict[str, Any]]) -> list[str]:
         if medians and result["id"] != "B6":
             parts = ", ".join(f"{k} {v / 1000:.2f} µs" for k, v in medians.items())
             stats = result["stats"]
+            processes = result.get("process_ratios")
+            by_process = (
+                f"; {len(processes)} processes, each's median "
+                + ", ".join(f"{ratio:.3f}" for ratio in processes)
+                if processes
+                else ""
+            )
             lines.append(
                 f"- {result['id']}: median time per operation {parts} "
                 f"({stats['rounds']} rounds, {result['seconds']} s; per-round ratio "
-                f"quartiles {stats['p25']:.3f} to {stats['p75']:.3f})."
+                f"quartiles {stats['p25']:.3f} to {stats['p75']:.3f}{by_process})."
             )
         if result["id"] == "B4":
             lines.append(

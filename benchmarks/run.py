@@ -3,7 +3,8 @@
 
 The one command creates (or reuses) ``benchmarks/.venv`` from ``benchmarks/requirements.txt``
 (OpenTelemetry as in the dev environment, plus ``honeyhive==1.7.0`` for B3 only), re-runs
-itself inside it, runs every benchmark in one process (B5 in fresh subprocesses), writes
+itself inside it, runs every benchmark in one process (CAL, B1 and B1c in three fresh
+processes each, their rounds pooled; B5 in fresh subprocesses), writes
 ``benchmarks/results/latest.json`` and regenerates ``BENCHMARKS.md``. About 3-4 minutes.
 
 Options: ``--only B1,B2`` (run some; writes nothing unless ``--write``), ``--profile``
@@ -196,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"{bench_id}: running")
         t0 = time.monotonic()
         result = suite.BENCHMARKS[bench_id](scale)
+        result.pop("ratios", None)  # every round's ratio: summarized in result["stats"]
         result["wall_seconds"] = round(time.monotonic() - t0, 1)
         results.append(result)
         say(f"{bench_id}: {report.describe(result)} ({result['wall_seconds']} s)")

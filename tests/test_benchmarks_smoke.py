@@ -35,6 +35,30 @@ def test_benchmark_runs(bench_id: str) -> None:
     _check(suite.BENCHMARKS[bench_id](SMOKE))
 
 
+def test_benchmarks_in_fresh_processes_pool_their_rounds() -> None:
+    def one(ratios: list[float]) -> dict[str, Any]:
+        return {
+            "id": "B1",
+            "ratio": harness.summarize(ratios)["median"],
+            "target": {"op": "<=", "value": 1.08},
+            "ratios": ratios,
+            "seconds": 1.5,
+            "ns_per_op_median": {"with": 2.0 * ratios[0], "without": 2.0},
+        }
+
+    result = suite.pooled([one([1.0, 1.01, 1.02]), one([1.09, 1.10, 1.11]), one([1.03] * 3)])
+    assert result["process_ratios"] == [1.01, 1.10, 1.03]
+    assert result["stats"]["rounds"] == 9
+    assert result["ratio"] == 1.03  # the median of all nine rounds
+    assert result["met"] is True
+    assert result["seconds"] == 4.5
+    assert result["ns_per_op_median"] == {"with": 2.06, "without": 2.0}
+    assert suite.pooled([one([1.09] * 3)])["met"] is False
+    ran = suite.BENCHMARKS["B1"](SMOKE)  # a fresh process, as run.py runs it
+    assert ran["process_ratios"] == [ran["ratio"]]
+    assert len(ran["ratios"]) == ran["stats"]["rounds"] == SMOKE.rounds
+
+
 def test_late_feedback_counts_every_record() -> None:
     result = suite.b4_late(SMOKE)
     assert result["records_received"] == result["records_sent"]
