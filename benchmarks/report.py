@@ -140,7 +140,7 @@ def _details(results: list[dict[str, Any]]) -> list[str]:
             stats = result["stats"]
             processes = result.get("process_ratios")
             by_process = (
-                f"; {len(processes)} processes, each's median "
+                f"; medians of its {len(processes)} processes "
                 + ", ".join(f"{ratio:.3f}" for ratio in processes)
                 if processes
                 else ""

@@ -5,7 +5,7 @@ The one command creates (or reuses) ``benchmarks/.venv`` from ``benchmarks/requi
 (OpenTelemetry as in the dev environment, plus ``honeyhive==1.7.0`` for B3 only), re-runs
 itself inside it, runs every benchmark in one process (CAL, B1 and B1c in three fresh
 processes each, their rounds pooled; B5 in fresh subprocesses), writes
-``benchmarks/results/latest.json`` and regenerates ``BENCHMARKS.md``. About 3-4 minutes.
+``benchmarks/results/latest.json`` and regenerates ``BENCHMARKS.md``. About 5 minutes.
 
 Options: ``--only B1,B2`` (run some; writes nothing unless ``--write``), ``--profile``
 (always add the hot-path profiles to BENCHMARKS.md; they are added anyway when a target is
