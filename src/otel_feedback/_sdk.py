@@ -361,7 +361,6 @@ def current_context_getter() -> Callable[[], otel_context.Context]:
     return otel_context.get_current
 
 
-
 def current_span_getter() -> Callable[[], trace.Span]:
     """A function returning ``trace.get_current_span()``.
 

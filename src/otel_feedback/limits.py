@@ -63,5 +63,6 @@ def in_force() -> FlattenLimits:
         return cached[1]
     return FlattenLimits.from_settings(settings)
 
+
 DEFAULT_LIMITS = FlattenLimits()
 """The default limits, 5 nested objects and 2 nested arrays (HoneyHive's)."""
