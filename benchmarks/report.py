@@ -80,7 +80,9 @@ def markdown(document: dict[str, Any]) -> str:
         "of absolute times taken at different moments. *Added cost* = the variant's time "
         "minus a bare span start+end measured in the same round. The 95% interval is the "
         "distribution-free confidence interval of that median. CAL and CAL2 are the same "
-        "machinery applied to two identical variants.",
+        "machinery applied to two identical variants. CAL, B1 and B1c run in three fresh "
+        "processes each, and their rounds are pooled (one process's memory layout moves a "
+        "few-percent ratio by tenths of a percent).",
         "",
         "| | benchmark | ratio | 95% CI | target | met? |",
         "|---|---|---:|---|---|---|",
